@@ -1,0 +1,270 @@
+// AVERAGE_POOL_2D and MAX_POOL_2D on int8 or int16 NHWC tensors, as TFLM's
+// reference integer pooling computes them: windows cover only the in-bounds
+// input taps, and the result is clamped to the fused activation range.
+
+import { InvalidModelError, UnsupportedError } from "../runtime/errors.js";
+import { OperatorDef, TensorDef } from "../runtime/model.js";
+import { readPool2DOptions } from "../runtime/schema/options.js";
+import { TensorType } from "../runtime/tensor_types.js";
+import {
+  activationRange,
+  checkInputCount,
+  checkOutputCount,
+  checkPerTensorQuantization,
+  checkRank,
+  checkShape,
+  checkType,
+  checkZeroPoint,
+  computePadding,
+  describeTensor,
+  typeRange,
+} from "./common.js";
+import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
+import { tapRange } from "./taps.js";
+
+/** Everything invoke needs, derived once at prepare. */
+interface PoolingPlan {
+  batches: number;
+  inputHeight: number;
+  inputWidth: number;
+  channels: number;
+  outputHeight: number;
+  outputWidth: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padTop: number;
+  padLeft: number;
+  /** [start, end) of the in-bounds filter rows for each output row, as pairs. */
+  rows: Int32Array;
+  /** [start, end) of the in-bounds filter columns for each output column, as pairs. */
+  columns: Int32Array;
+  activationMin: number;
+  activationMax: number;
+  /** Smallest value of the element type, where a max pool starts. */
+  typeMin: number;
+  isInt16: boolean;
+  inputIndex: number;
+  outputIndex: number;
+}
+
+export const averagePool2dKernel: Kernel = {
+  name: "AVERAGE_POOL_2D",
+  prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
+    const plan = preparePooling(context, op);
+    checkWindowsNotEmpty(op, plan);
+    return averagePool(plan);
+  },
+};
+
+export const maxPool2dKernel: Kernel = {
+  name: "MAX_POOL_2D",
+  prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
+    return maxPool(preparePooling(context, op));
+  },
+};
+
+/** Validates a pooling operator as TFLM's PoolingPrepare does and derives its plan. */
+function preparePooling(context: PrepareContext, op: OperatorDef): PoolingPlan {
+  checkInputCount(op, 1, 1);
+  checkOutputCount(op, 1);
+  const input = context.tensor(op.inputs[0]);
+  const output = context.tensor(op.outputs[0]);
+  checkType(op, input, "input", [TensorType.INT8, TensorType.INT16]);
+  checkType(op, output, "output", [input.type]);
+  checkRank(op, input, "input", 4);
+  checkRank(op, output, "output", 4);
+
+  const options = readPool2DOptions(context.reader, op);
+  const [batches, inputHeight, inputWidth, channels] = input.shape;
+  const vertical = computePadding(op, options.padding, inputHeight, options.filterHeight, options.strideHeight, 1, "height");
+  const horizontal = computePadding(op, options.padding, inputWidth, options.filterWidth, options.strideWidth, 1, "width");
+  checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, channels]);
+
+  checkPerTensorQuantization(op, input, "input");
+  checkPerTensorQuantization(op, output, "output");
+  checkSameQuantization(op, input, output);
+  const [activationMin, activationMax] = activationRange(op, options.activation, output);
+
+  const rows = tapRange(vertical.outputSize, options.strideHeight, vertical.before, 1, options.filterHeight, inputHeight);
+  const columns = tapRange(horizontal.outputSize, options.strideWidth, horizontal.before, 1, options.filterWidth, inputWidth);
+  context.notePersistentBytes(rows.byteLength + columns.byteLength);
+
+  return {
+    batches,
+    inputHeight,
+    inputWidth,
+    channels,
+    outputHeight: vertical.outputSize,
+    outputWidth: horizontal.outputSize,
+    filterHeight: options.filterHeight,
+    filterWidth: options.filterWidth,
+    strideHeight: options.strideHeight,
+    strideWidth: options.strideWidth,
+    padTop: vertical.before,
+    padLeft: horizontal.before,
+    rows,
+    columns,
+    activationMin,
+    activationMax,
+    typeMin: typeRange(input.type)[0],
+    isInt16: input.type === TensorType.INT16,
+    inputIndex: op.inputs[0],
+    outputIndex: op.outputs[0],
+  };
+}
+
+/**
+ * Pooling passes quantized values through unchanged, so TFLM requires the
+ * input and output scales to differ by at most 1e-6 (in float32) and the
+ * zero points to be equal.
+ */
+function checkSameQuantization(op: OperatorDef, input: TensorDef, output: TensorDef): void {
+  const scaleDifference = Math.fround(Math.abs(input.scale[0] - output.scale[0]));
+  const inputZeroPoint = checkZeroPoint(op, input, "input");
+  const outputZeroPoint = checkZeroPoint(op, output, "output");
+  if (scaleDifference > 1e-6 || inputZeroPoint !== outputZeroPoint) {
+    throw new UnsupportedError(
+      `operator ${op.index} (${op.name}): input ${describeTensor(input)} has scale ${input.scale[0]} and zero point ` +
+        `${inputZeroPoint}, output ${describeTensor(output)} has scale ${output.scale[0]} and zero point ${outputZeroPoint}; ` +
+        `quantized pooling needs equal input and output quantization, so requantize the model with the TFLite converter`,
+    );
+  }
+}
+
+/** TFLM's average pool fails on a window without input taps; reject it at prepare instead. */
+function checkWindowsNotEmpty(op: OperatorDef, plan: PoolingPlan): void {
+  const check = (ranges: Int32Array, axis: string) => {
+    for (let o = 0; 2 * o < ranges.length; o++) {
+      if (ranges[2 * o] >= ranges[2 * o + 1]) {
+        throw new InvalidModelError(
+          `operator ${op.index} (${op.name}): the pooling window of output ${axis} ${o} covers no input element; ` +
+            `the padding, stride or filter size is corrupted`,
+        );
+      }
+    }
+  };
+  check(plan.rows, "row");
+  check(plan.columns, "column");
+}
+
+function averagePool(plan: PoolingPlan): PreparedOp {
+  const { batches, inputHeight, inputWidth, channels, outputHeight, outputWidth, rows, columns } = plan;
+  let inputData: Int8Array | Int16Array = new Int8Array(0);
+  let outputData: Int8Array | Int16Array = new Int8Array(0);
+
+  return {
+    macs: poolingTaps(plan),
+    bind(memory: MemoryContext): void {
+      inputData = plan.isInt16 ? memory.int16(plan.inputIndex) : memory.int8(plan.inputIndex);
+      outputData = plan.isInt16 ? memory.int16(plan.outputIndex) : memory.int8(plan.outputIndex);
+    },
+    invoke(): void {
+      const input = inputData;
+      const out = outputData;
+      const strideH = plan.strideHeight;
+      const strideW = plan.strideWidth;
+      const padTop = plan.padTop;
+      const padLeft = plan.padLeft;
+      const activationMin = plan.activationMin;
+      const activationMax = plan.activationMax;
+      let outIndex = 0;
+      for (let batch = 0; batch < batches; batch++) {
+        const batchBase = batch * inputHeight;
+        for (let outY = 0; outY < outputHeight; outY++) {
+          const inYOrigin = outY * strideH - padTop;
+          const filterYStart = rows[2 * outY];
+          const filterYEnd = rows[2 * outY + 1];
+          for (let outX = 0; outX < outputWidth; outX++) {
+            const inXOrigin = outX * strideW - padLeft;
+            const filterXStart = columns[2 * outX];
+            const filterXEnd = columns[2 * outX + 1];
+            const count = (filterYEnd - filterYStart) * (filterXEnd - filterXStart);
+            const halfCount = count >> 1;
+            for (let channel = 0; channel < channels; channel++) {
+              // Range: |sum| <= taps * 32768, inside int32 for any window
+              // of fewer than 65536 taps.
+              let sum = 0;
+              for (let filterY = filterYStart; filterY < filterYEnd; filterY++) {
+                let index = ((batchBase + inYOrigin + filterY) * inputWidth + inXOrigin + filterXStart) * channels + channel;
+                for (let filterX = filterXStart; filterX < filterXEnd; filterX++) {
+                  sum += input[index];
+                  index += channels;
+                }
+              }
+              // Rounds half away from zero with TFLM's truncating C
+              // division. The double quotient errs by under 2^-22, less
+              // than its distance to the next integer for count < 2^22, so
+              // `| 0` truncates it exactly as C does.
+              let value = sum > 0 ? ((sum + halfCount) / count) | 0 : ((sum - halfCount) / count) | 0;
+              if (value < activationMin) value = activationMin;
+              if (value > activationMax) value = activationMax;
+              out[outIndex++] = value;
+            }
+          }
+        }
+      }
+    },
+  };
+}
+
+function maxPool(plan: PoolingPlan): PreparedOp {
+  const { batches, inputHeight, inputWidth, channels, outputHeight, outputWidth, rows, columns } = plan;
+  let inputData: Int8Array | Int16Array = new Int8Array(0);
+  let outputData: Int8Array | Int16Array = new Int8Array(0);
+
+  return {
+    macs: poolingTaps(plan),
+    bind(memory: MemoryContext): void {
+      inputData = plan.isInt16 ? memory.int16(plan.inputIndex) : memory.int8(plan.inputIndex);
+      outputData = plan.isInt16 ? memory.int16(plan.outputIndex) : memory.int8(plan.outputIndex);
+    },
+    invoke(): void {
+      const input = inputData;
+      const out = outputData;
+      const strideH = plan.strideHeight;
+      const strideW = plan.strideWidth;
+      const padTop = plan.padTop;
+      const padLeft = plan.padLeft;
+      const activationMin = plan.activationMin;
+      const activationMax = plan.activationMax;
+      const typeMin = plan.typeMin;
+      let outIndex = 0;
+      for (let batch = 0; batch < batches; batch++) {
+        const batchBase = batch * inputHeight;
+        for (let outY = 0; outY < outputHeight; outY++) {
+          const inYOrigin = outY * strideH - padTop;
+          const filterYStart = rows[2 * outY];
+          const filterYEnd = rows[2 * outY + 1];
+          for (let outX = 0; outX < outputWidth; outX++) {
+            const inXOrigin = outX * strideW - padLeft;
+            const filterXStart = columns[2 * outX];
+            const filterXEnd = columns[2 * outX + 1];
+            for (let channel = 0; channel < channels; channel++) {
+              // A window without input taps yields the type minimum before
+              // clamping, as in TFLM.
+              let max = typeMin;
+              for (let filterY = filterYStart; filterY < filterYEnd; filterY++) {
+                let index = ((batchBase + inYOrigin + filterY) * inputWidth + inXOrigin + filterXStart) * channels + channel;
+                for (let filterX = filterXStart; filterX < filterXEnd; filterX++) {
+                  const value = input[index];
+                  if (value > max) max = value;
+                  index += channels;
+                }
+              }
+              if (max < activationMin) max = activationMin;
+              if (max > activationMax) max = activationMax;
+              out[outIndex++] = max;
+            }
+          }
+        }
+      }
+    },
+  };
+}
+
+/** Filter taps of one invoke, padded taps included, as the operator's cost figure. */
+function poolingTaps(plan: PoolingPlan): number {
+  return plan.batches * plan.outputHeight * plan.outputWidth * plan.channels * plan.filterHeight * plan.filterWidth;
+}

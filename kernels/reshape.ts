@@ -1,0 +1,69 @@
+// RESHAPE: copies the input bytes to the output. The output tensor's shape
+// in the model is the result; like TFLM, the kernel does not read the
+// new_shape option or the optional shape input.
+
+import { InvalidModelError, UnsupportedError } from "../runtime/errors.js";
+import { OperatorDef, TensorDef } from "../runtime/model.js";
+import { tensorTypeBytes, tensorTypeName } from "../runtime/tensor_types.js";
+import { checkInputCount, checkOutputCount, describeTensor } from "./common.js";
+import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
+
+export const reshapeKernel: Kernel = {
+  name: "RESHAPE",
+  prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
+    checkInputCount(op, 1, 2);
+    checkOutputCount(op, 1);
+    const input = context.tensor(op.inputs[0]);
+    const output = context.tensor(op.outputs[0]);
+    if (input.type !== output.type) {
+      throw new InvalidModelError(
+        `operator ${op.index} (RESHAPE): input ${describeTensor(input)} is ${tensorTypeName(input.type)} but output ` +
+          `${describeTensor(output)} is ${tensorTypeName(output.type)}; a reshape keeps the type, so the file is corrupted`,
+      );
+    }
+    if (op.inputs.length === 1 && output.shape.length === 1 && output.shape[0] === 0 && input.elementCount === 1) {
+      // NOTE: TFLM reads this legacy form as a scalar; the model parser
+      // sizes the tensor at 0 elements, so there is no memory to copy into.
+      throw new UnsupportedError(
+        `operator ${op.index} (RESHAPE): output ${describeTensor(output)} has the legacy scalar shape [0]; ` +
+          `convert the model with a current TFLite converter`,
+      );
+    }
+    if (input.elementCount !== output.elementCount) {
+      throw new InvalidModelError(
+        `operator ${op.index} (RESHAPE): input ${describeTensor(input)} has shape [${input.shape}] (${input.elementCount} elements) ` +
+          `but output ${describeTensor(output)} has shape [${output.shape}] (${output.elementCount}); the file is corrupted`,
+      );
+    }
+    const elementBytes = tensorTypeBytes(input.type);
+    if (elementBytes !== 1 && elementBytes !== 2 && elementBytes !== 4) {
+      throw new UnsupportedError(
+        `operator ${op.index} (RESHAPE): input ${describeTensor(input)} is ${tensorTypeName(input.type)}; ` +
+          `RESHAPE supports element types of 1, 2 or 4 bytes here`,
+      );
+    }
+
+    let inputBytes: Uint8Array = new Uint8Array(0);
+    let outputBytes: Uint8Array = new Uint8Array(0);
+
+    return {
+      macs: 0,
+      bind(memory: MemoryContext): void {
+        inputBytes = byteView(memory, input, elementBytes);
+        outputBytes = byteView(memory, output, elementBytes);
+      },
+      invoke(): void {
+        // TypedArray.prototype.set copies between views without allocating
+        // and handles overlap; a reshape planned in place needs no copy.
+        if (inputBytes.buffer === outputBytes.buffer && inputBytes.byteOffset === outputBytes.byteOffset) return;
+        outputBytes.set(inputBytes);
+      },
+    };
+  },
+};
+
+/** The tensor's bytes, through the MemoryContext view of its element size. */
+function byteView(memory: MemoryContext, tensor: TensorDef, elementBytes: number): Uint8Array {
+  const view = elementBytes === 1 ? memory.uint8(tensor.index) : elementBytes === 2 ? memory.int16(tensor.index) : memory.int32(tensor.index);
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}

@@ -30,7 +30,7 @@ export const dequantizeKernel: Kernel = {
       );
     }
     // NOTE: TFLM reads only the first scale and zero point, so it would
-    // dequantize a per-channel tensor with channel 0's parameters; this
+    // dequantize a per-channel tensor with channel 0's parameters. This
     // kernel rejects per-channel input instead.
     checkPerTensorQuantization(op, input, "input");
     const zeroPoint = checkZeroPoint(op, input, "input");

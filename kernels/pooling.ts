@@ -133,7 +133,7 @@ function checkSameQuantization(op: OperatorDef, input: TensorDef, output: Tensor
   }
 }
 
-/** TFLM's average pool fails on a window without input taps; reject it at prepare instead. */
+/** Rejects at prepare a window without input taps, on which TFLM's average pool fails at eval. */
 function checkWindowsNotEmpty(op: OperatorDef, plan: PoolingPlan): void {
   const check = (ranges: Int32Array, axis: string) => {
     for (let o = 0; 2 * o < ranges.length; o++) {

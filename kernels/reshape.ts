@@ -1,6 +1,6 @@
 // RESHAPE: copies the input bytes to the output. The output tensor's shape
-// in the model is the result; like TFLM, the kernel does not read the
-// new_shape option or the optional shape input.
+// in the model is the result. Like TFLM, the kernel reads neither the
+// new_shape option nor the optional shape input.
 
 import { InvalidModelError, UnsupportedError } from "../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../runtime/model.js";
@@ -22,7 +22,7 @@ export const reshapeKernel: Kernel = {
       );
     }
     if (op.inputs.length === 1 && output.shape.length === 1 && output.shape[0] === 0 && input.elementCount === 1) {
-      // NOTE: TFLM reads this legacy form as a scalar; the model parser
+      // NOTE: TFLM reads this legacy form as a scalar. The model parser
       // sizes the tensor at 0 elements, so there is no memory to copy into.
       throw new UnsupportedError(
         `operator ${op.index} (RESHAPE): output ${describeTensor(output)} has the legacy scalar shape [0]; ` +
@@ -43,27 +43,49 @@ export const reshapeKernel: Kernel = {
       );
     }
 
+    const byteLength = input.byteLength;
     let inputBytes: Uint8Array = new Uint8Array(0);
     let outputBytes: Uint8Array = new Uint8Array(0);
+    // When both tensors share one buffer (the arena), span is a view
+    // covering both, with the output and input at these positions.
+    let span: Uint8Array | null = null;
+    let outputStart = 0;
+    let inputStart = 0;
 
     return {
       macs: 0,
       bind(memory: MemoryContext): void {
         inputBytes = byteView(memory, input, elementBytes);
         outputBytes = byteView(memory, output, elementBytes);
+        span = null;
+        if (inputBytes.buffer === outputBytes.buffer) {
+          const start = Math.min(inputBytes.byteOffset, outputBytes.byteOffset);
+          const end = Math.max(inputBytes.byteOffset + inputBytes.byteLength, outputBytes.byteOffset + outputBytes.byteLength);
+          span = new Uint8Array(inputBytes.buffer, start, end - start);
+          outputStart = outputBytes.byteOffset - start;
+          inputStart = inputBytes.byteOffset - start;
+        }
       },
       invoke(): void {
-        // TypedArray.prototype.set copies between views without allocating
-        // and handles overlap; a reshape planned in place needs no copy.
-        if (inputBytes.buffer === outputBytes.buffer && inputBytes.byteOffset === outputBytes.byteOffset) return;
+        // Within one buffer, XS's TypedArray.prototype.set copies the
+        // source into a new ArrayBuffer first (xsDataView.c in
+        // @agoric/xsnap 0.15.0), so use copyWithin, a memmove, there.
+        // Between buffers set copies directly.
+        if (span !== null) {
+          if (outputStart !== inputStart) span.copyWithin(outputStart, inputStart, inputStart + byteLength);
+          return;
+        }
         outputBytes.set(inputBytes);
       },
     };
   },
 };
 
-/** The tensor's bytes, through the MemoryContext view of its element size. */
+/** Returns a byte view of the tensor, through the MemoryContext view of its element size. */
 function byteView(memory: MemoryContext, tensor: TensorDef, elementBytes: number): Uint8Array {
-  const view = elementBytes === 1 ? memory.uint8(tensor.index) : elementBytes === 2 ? memory.int16(tensor.index) : memory.int32(tensor.index);
+  let view: Uint8Array | Int16Array | Int32Array;
+  if (elementBytes === 1) view = memory.uint8(tensor.index);
+  else if (elementBytes === 2) view = memory.int16(tensor.index);
+  else view = memory.int32(tensor.index);
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }

@@ -30,7 +30,7 @@ const INT8_DIFF_COUNT = 256;
 /** The input multiplier of exp's argument: beta * input_scale in Q5.26, as multiplierQ31 * 2^leftShift. */
 interface InputMultiplier {
   multiplierQ31: number;
-  /** In [0, 31]. */
+  /** Left shift in [0, 31]. */
   leftShift: number;
 }
 
@@ -93,10 +93,11 @@ export const softmaxKernel: Kernel = {
             if (value > maxInRow) maxInRow = value;
           }
 
-          // Q12 sum of the exps, each rounded from Q0 (a rounding divide by
-          // 2^12 of a non-negative value: add bit 11 to the shifted value).
-          // Every term is at most 2^19, so up to 4095 elements cannot
-          // overflow; beyond that the sum wraps as TFLM's int32 sum does.
+          // Q12 sum of the exps. Rescaling an exp from Q0 is a rounding
+          // divide by 2^12, which for a non-negative value adds bit 11 to
+          // the shifted value. Every term is at most 2^19, so up to 4095
+          // elements cannot overflow. Beyond that the sum wraps as TFLM's
+          // int32 sum does.
           let sumOfExps = 0;
           for (let i = base; i < end; i++) {
             const exp = table[maxInRow - input[i]];
@@ -112,7 +113,7 @@ export const softmaxKernel: Kernel = {
             // NOTE: TFLM aborts here. For int8 output that happens once the
             // sum of exps reaches 512 (raw 2^28), where every quotient would
             // round to 0, so the row gets the output minimum. A sum that
-            // wrapped past int32 lands here too.
+            // wrapped past int32 may land here too.
             for (let i = base; i < end; i++) out[i] = outputMin;
             continue;
           }
@@ -187,12 +188,13 @@ function inputMultiplier(op: OperatorDef, beta: number, inputScale: number): Inp
 /**
  * Tabulates exp(beta * input_scale * diff) in Q0 for every int8 input
  * difference diff = -index, computed exactly as TFLM computes it per
- * element. Differences below TFLM's diff_min, which it skips, get 0: that
+ * element. Differences below TFLM's diff_min, which it skips, get 0, which
  * adds nothing to the sum and yields the output minimum, as skipping does.
  */
 function expTableForInt8(multiplierQ31: number, leftShift: number): Int32Array {
-  // TFLM's CalculateInputRadius(5, leftShift, 31), floor((2^5 - 1) * 2^26 / 2^leftShift),
-  // is the largest difference whose scaled value stays above -32.
+  // TFLM skips differences below -inputRadius, where inputRadius is
+  // CalculateInputRadius(5, leftShift, 31) = floor((2^5 - 1) * 2^26 / 2^leftShift).
+  // Their scaled value would fall below about -31.
   const inputRadius = Math.floor(((2 ** SCALED_DIFF_INTEGER_BITS - 1) * 2 ** (31 - SCALED_DIFF_INTEGER_BITS)) / 2 ** leftShift);
   const table = new Int32Array(INT8_DIFF_COUNT);
   for (let index = 0; index < INT8_DIFF_COUNT && index <= inputRadius; index++) {

@@ -2,9 +2,10 @@
 // commit fda83bdc, the version TFLM builds against), as TFLM's int8 softmax
 // uses them, computed exactly with int32 arithmetic.
 //
-// A value "in Qm" is an int32 raw value r that stands for r / 2^(31 - m): m
-// integer bits besides the sign, like gemmlowp's FixedPoint<int32_t, m>. Q0
-// covers [-1, 1), so 1 itself saturates to INT32_MAX.
+// A value "in Qm" is an int32 raw value r that represents r / 2^(31 - m),
+// with m integer bits besides the sign, like gemmlowp's
+// FixedPoint<int32_t, m>. Q0 covers [-1, 1), so 1 itself saturates to
+// INT32_MAX.
 //
 // Sums and differences end in `| 0`, which wraps them like the int32
 // arithmetic of the compiled C++. For inputs in each function's documented
@@ -51,7 +52,7 @@ export function roundingHalfSum(a: number, b: number): number {
   const halves = (a >> 1) + (b >> 1);
   const lowBits = (a & 1) + (b & 1);
 
-  // lowBits 2 always adds one; lowBits 1 leaves a half, which rounds up
+  // lowBits 2 always adds one. lowBits 1 leaves a half, which rounds up
   // when the sum 2 * halves + 1 is positive, that is when halves >= 0.
   if (lowBits === 2) return halves + 1;
   if (lowBits === 1 && halves >= 0) return halves + 1;
@@ -119,14 +120,14 @@ export function expOnNegativeValues(a: number, integerBits: number): number {
 
   for (let i = 0; i < BARREL_SHIFTER_EXPONENTS.length; i++) {
     const exponent = BARREL_SHIFTER_EXPONENTS[i];
-    // Only bits of the integer part that the format has can be set.
+    // The format has no bit for 2^k when k >= integerBits.
     if (integerBits > exponent && (remainder & (1 << (fractionalBits + exponent))) !== 0) {
       result = saturatingRoundingDoublingHighMul(result, BARREL_SHIFTER_MULTIPLIERS_Q0[i]);
     }
   }
 
-  // Formats that reach below -32 return 0 there, where the barrel shifter
-  // has no bits left; exp(-32) is far below the Q0 resolution anyway.
+  // Formats that reach below -32 return 0 there, because the barrel shifter
+  // has no bits left. exp(-32) is far below the Q0 resolution anyway.
   if (integerBits > 5) {
     const minusThirtyTwo = -(1 << (36 - integerBits));
     if (a < minusThirtyTwo) result = 0;
@@ -173,13 +174,13 @@ export function oneOverOnePlusXForXIn01(a: number): number {
  */
 export function getReciprocal(x: number, integerBits: number): number {
   const headroomPlusOne = Math.clz32(x);
-  // x shifted to put its leading one at bit 31 stands for a number in
-  // [1, 2) in unsigned Q1; clearing that bit leaves the fraction above 1.
+  // x shifted to put its leading one at bit 31 represents a number in
+  // [1, 2) in unsigned Q1. Clearing that bit leaves the fraction above 1.
   const shiftedMinusOne = (x << headroomPlusOne) & INT32_MAX;
   return oneOverOnePlusXForXIn01(shiftedMinusOne);
 }
 
-/** The power of two that getReciprocal scaled the reciprocal by: 1/x = getReciprocal(x) * 2^-bits. */
+/** Returns the power of two that getReciprocal scaled 1/x by, so 1/x = getReciprocal(x) * 2^-bits in real terms. */
 export function reciprocalBitsOverUnit(x: number, integerBits: number): number {
   return integerBits - Math.clz32(x);
 }

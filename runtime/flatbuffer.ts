@@ -242,7 +242,7 @@ function decodeUtf8(bytes: Uint8Array, start: number, length: number): string {
     } else if (byte0 >= 0x80) {
       codePoint = 0xfffd;
     }
-    text += String.fromCodePoint(codePoint);
+    text += String.fromCodePoint(codePoint > 0x10ffff ? 0xfffd : codePoint);
   }
   return text;
 }

@@ -146,7 +146,7 @@ export function readDumpTensor(model: string, tensorIndex: number): Uint8Array {
   return readFixture(`dumps/${model}/rand0/${tensorIndex}.bin`);
 }
 
-/** The setup of operator opIndex of a parsed model. */
+/** Returns the setup of operator opIndex of a parsed model. */
 export function modelOperator(model: ModelDef, opIndex: number): OperatorSetup {
   const op = model.operators[opIndex];
   if (op === undefined) throw new Error(`harness: the model has no operator ${opIndex}`);
@@ -224,7 +224,7 @@ export function tensorDef(
   };
 }
 
-/** A hand-built operator reading tensors 0..n-1 and writing the last tensor. */
+/** Builds an operator that reads all tensors but the last and writes the last. */
 export function handOperator(
   name: string,
   builtinCode: number,

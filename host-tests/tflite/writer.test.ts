@@ -268,7 +268,8 @@ test("round trip: buffers, operator codes, subgraph name", () => {
   });
 
   const subgraphs = reader.fieldVector(root, 2, "subgraphs", 4);
-  assert.ok(subgraphs !== null && subgraphs.length === 1, "one subgraph");
+  assert.ok(subgraphs !== null, "Model.subgraphs present");
+  assert.is(subgraphs.length, 1, "one subgraph");
   const subgraph = reader.vectorTable(subgraphs, 0, "SubGraph 0");
   assert.is(reader.fieldString(subgraph, 4, "name"), "main");
 });
@@ -280,15 +281,25 @@ test("round trip: schema defaults omitted", () => {
         { name: "in", type: "int8", shape: [1, 4, 4, 1], scale: [1], zeroPoint: [0] },
         { name: "out", type: "int8", shape: [1, 4, 4, 1], scale: [1], zeroPoint: [0] },
       ],
-      operators: [{ op: "MAX_POOL_2D", inputs: [0], outputs: [1], options: { type: "Pool2DOptions", fields: { padding: "SAME" } } }],
+      operators: [
+        { op: "MAX_POOL_2D", inputs: [0], outputs: [1], options: { type: "Pool2DOptions", fields: { padding: "SAME" } } },
+        { op: "ADD", inputs: [0, 0], outputs: [1], options: { type: "AddOptions", fields: { pot_scale_int16: true } } },
+        { op: "ADD", inputs: [0, 0], outputs: [1], options: { type: "AddOptions", fields: { pot_scale_int16: false } } },
+      ],
       inputs: [0],
       outputs: [1],
     }),
   );
-  const op = model.operators[0];
-  assert.ok(op.options !== null, "options table written");
+  const [pool, addDefault, addFalse] = model.operators;
+  assert.ok(pool.options !== null, "Pool2DOptions table written");
   // padding SAME is 0, the schema default, so the builder leaves the field out.
-  assert.is(model.reader.fieldPosition(op.options, 0), 0, "padding field absent");
+  assert.is(model.reader.fieldPosition(pool.options, 0), 0, "padding field absent");
+  // pot_scale_int16 defaults to true in the schema.
+  assert.ok(addDefault.options !== null, "AddOptions table written");
+  assert.is(model.reader.fieldPosition(addDefault.options, 1), 0, "pot_scale_int16 true is absent");
+  assert.ok(addFalse.options !== null, "AddOptions table written");
+  assert.is(model.reader.fieldBool(addFalse.options, 1, "pot_scale_int16"), false, "pot_scale_int16 false is stored");
+  assert.ok(model.reader.fieldPosition(addFalse.options, 1) > 0, "pot_scale_int16 false is present");
   assert.is(model.description, "");
   assert.is(model.metadata.size, 0);
 });
@@ -437,7 +448,7 @@ function specOf(model: ModelDef): ModelSpec {
   };
 }
 
-/** The parsed structure without byte positions, which differ between the two files. */
+/** Reduces a parsed model to comparable values, leaving out byte positions, which differ between files. */
 function structureOf(model: ModelDef): unknown {
   return {
     version: model.version,

@@ -7,10 +7,8 @@ import { REPOSITORY_ROOT } from "../bundle.js";
 
 export interface V8AllocationResult {
   invokes: number;
-  /** Young-generation bytes allocated by `invokes` calls, including a constant of a few hundred bytes. */
+  /** Young-generation bytes allocated by `invokes` calls, plus or minus a few hundred bytes of noise. */
   bytes: number;
-  /** floor(bytes / invokes): 0 means no object is allocated per call. */
-  bytesPerInvoke: number;
   /** Garbage collections during the measured loop; nonzero makes `bytes` unreliable. */
   unexpectedCollections: number;
 }

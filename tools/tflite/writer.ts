@@ -1,7 +1,7 @@
 // A TensorFlow Lite flatbuffer writer for host tools and tests: builds a
 // one-subgraph .tflite model from plain tensor and operator descriptions.
 // Table field slots follow the TFLite schema (schema.fbs, tflite-micro commit
-// 90b983c2); no generated code is involved, so every slot number below is
+// 90b983c2). No generated code is involved, so every slot number below is
 // written out next to its schema field name.
 
 import { Builder } from "flatbuffers";
@@ -19,7 +19,7 @@ export interface TensorSpec {
   data?: Uint8Array;
   /** Quantization scales: one per tensor, or one per channel along quantizedDimension. */
   scale?: readonly number[];
-  /** Zero points, as many as scales; omitted means all zero. */
+  /** Zero points, one per scale. Omitted means all zero. */
   zeroPoint?: readonly number[];
   quantizedDimension?: number;
   isVariable?: boolean;
@@ -31,7 +31,7 @@ export type OptionValue = number | boolean | string | readonly number[];
 export interface OptionsSpec {
   /** BuiltinOptions union member, for example "Conv2DOptions". */
   type: string;
-  /** Field values by schema field name; an omitted field takes the schema default. */
+  /** Field values by schema field name. An omitted field takes the schema default. */
   fields?: Readonly<Record<string, OptionValue>>;
 }
 
@@ -39,9 +39,9 @@ export interface OperatorSpec {
   /** Builtin operator name, for example "CONV_2D", or "CUSTOM" together with customCode. */
   op: string;
   customCode?: string;
-  /** Operator version recorded in the OperatorCode table; 1 when omitted. */
+  /** Operator version recorded in the OperatorCode table, 1 when omitted. */
   version?: number;
-  /** Tensor indices; -1 marks an omitted optional input. */
+  /** Tensor indices, with -1 for an omitted optional input. */
   inputs: readonly number[];
   outputs: readonly number[];
   intermediates?: readonly number[];
@@ -60,7 +60,7 @@ export interface ModelSpec {
   metadata?: Readonly<Record<string, Uint8Array>>;
 }
 
-/** Thrown when a model description is inconsistent; the message names the tensor, operator or field. */
+/** Error for an inconsistent model description. The message names the tensor, operator or field. */
 export class ModelSpecError extends Error {
   constructor(message: string) {
     super(message);
@@ -87,7 +87,7 @@ interface OptionField {
   /** Field id: the position of the field in its schema table. */
   slot: number;
   type: OptionFieldType;
-  /** Schema default; the builder omits a field equal to it, as the TFLite converter does. */
+  /** Schema default. The builder omits a field equal to it, as the TFLite converter does. */
   defaultValue?: number | boolean;
   /** Member names of a byte enum, indexed by value, so that fields accept "SAME" or "RELU6". */
   enumNames?: readonly string[];
@@ -189,10 +189,10 @@ const BUFFER_DATA_ALIGNMENT = 16;
 
 /**
  * Serializes a model description to .tflite bytes. Buffer 0 is the empty
- * sentinel; each constant tensor and each metadata entry gets its own buffer,
- * with its data aligned to 16 bytes in the file. Throws ModelSpecError when
- * the description is inconsistent (unknown names, out-of-range tensor
- * indices, data of the wrong length).
+ * sentinel, and each constant tensor and each metadata entry gets its own
+ * buffer, with its data aligned to 16 bytes in the file. Throws
+ * ModelSpecError when the description is inconsistent: unknown names,
+ * out-of-range tensor indices or data of the wrong length.
  */
 export function writeModel(spec: ModelSpec): Uint8Array {
   validateModel(spec);
@@ -465,7 +465,7 @@ function writeOptions(builder: Builder, options: OptionsSpec, what: string): num
   const slotCount = Math.max(0, ...Object.values(table).map((field) => field.slot + 1));
   builder.startObject(slotCount);
   values.forEach(({ field, value }, i) => {
-    const defaultValue = field.defaultValue === true ? 1 : field.defaultValue === false ? 0 : field.defaultValue ?? 0;
+    const defaultValue = Number(field.defaultValue ?? 0);
     if (typeof value !== "number") builder.addFieldOffset(field.slot, vectors[i], 0);
     else if (field.type === "int") builder.addFieldInt32(field.slot, value, defaultValue);
     else if (field.type === "float") builder.addFieldFloat32(field.slot, value, defaultValue);

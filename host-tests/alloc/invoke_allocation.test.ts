@@ -1,0 +1,50 @@
+// invoke() must allocate nothing once the interpreter is prepared: no slots
+// or chunk bytes on XS, no heap bytes on V8. Each method is first shown to
+// detect an allocating loop, so a zero means something.
+
+import { resolve } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { measureV8Allocations } from "../../tools/alloc/v8_allocation.js";
+import { measureXsAllocations, measureXsCallAllocations } from "../../tools/xs/allocation.js";
+import { TFLM_FIXTURES, readFixture, tflmModel } from "../fixtures.js";
+
+const MODELS = ["hello_world_int8", "micro_speech_quantized", "person_detect"];
+
+test("XS counter detects an allocating call", async () => {
+  const files = { "step.mjs": "const sink = []; export function step() { sink[0] = [1, 2]; }" };
+  const count = await measureXsCallAllocations(files, "step.mjs", 100);
+  assert.ok(count.slots >= 100, `slots ${count.slots}`);
+});
+
+for (const name of MODELS) {
+  test(`${name}: XS invoke allocates nothing`, async () => {
+    const entry = tflmModel(name);
+    const invokes = name === "person_detect" ? 3 : 50;
+    const count = await measureXsAllocations(readFixture(entry.model), invokes, {
+      inputs: entry.cases[0].inputs.map(readFixture),
+    });
+    assert.is(count.slots, 0, "slots");
+    assert.is(count.chunkBytes, 0, "chunk bytes taken");
+    assert.is(count.chunkBytesInUse, 0, "chunk bytes in use");
+  });
+}
+
+test("V8 counter detects an allocating call", () => {
+  const result = measureV8Allocations("", 2000, "allocating-control");
+  assert.is(result.unexpectedCollections, 0, "no collection during the loop");
+  assert.ok(result.bytes >= 12 * 2000, `bytes ${result.bytes}`);
+});
+
+for (const name of MODELS) {
+  test(`${name}: V8 invoke allocates nothing`, () => {
+    // One 12-byte object per invoke adds 12 * invokes bytes, above the
+    // measurement's noise of a few hundred bytes; the XS test above is exact.
+    const invokes = name === "person_detect" ? 60 : 5000;
+    const result = measureV8Allocations(resolve(TFLM_FIXTURES, tflmModel(name).model), invokes);
+    assert.is(result.unexpectedCollections, 0, "no collection during the loop");
+    assert.ok(Math.abs(result.bytes) < 512, `${result.bytes} bytes allocated over ${invokes} invokes`);
+  });
+}
+
+test.run();

@@ -77,7 +77,7 @@ export function checkPerTensorQuantization(op: OperatorDef, tensor: TensorDef, r
   }
 }
 
-/** The zero point range of a quantized type. */
+/** Returns the [min, max] value range of a quantized type. */
 export function typeRange(type: number): [number, number] {
   switch (type) {
     case TensorType.INT8:

@@ -101,6 +101,7 @@ export const conv2dKernel: Kernel = {
         const dilationW = options.dilationWidth;
         const padTop = vertical.before;
         const padLeft = horizontal.before;
+
         const inputRowStride = inputWidth * inputDepth;
         let outIndex = 0;
         for (let batch = 0; batch < batches; batch++) {
@@ -132,6 +133,7 @@ export const conv2dKernel: Kernel = {
                     }
                   }
                 }
+
                 let value = multiplyByQuantizedMultiplier(acc, multipliers[outChannel], shifts[outChannel]) + outputZeroPoint;
                 if (value < activationMin) value = activationMin;
                 if (value > activationMax) value = activationMax;

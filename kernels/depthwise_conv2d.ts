@@ -98,6 +98,7 @@ export const depthwiseConv2dKernel: Kernel = {
         const dilationW = options.dilationWidth;
         const padTop = vertical.before;
         const padLeft = horizontal.before;
+
         const inputRowStride = inputWidth * inputDepth;
         const filterRowStride = filterWidth * outputChannels;
         let outIndex = 0;
@@ -125,6 +126,7 @@ export const depthwiseConv2dKernel: Kernel = {
                       acc += filter[filterRowBase + filterX * outputChannels] * (input[rowBase + inX * inputDepth] + inputOffset);
                     }
                   }
+
                   let value = multiplyByQuantizedMultiplier(acc, multipliers[outChannel], shifts[outChannel]) + outputZeroPoint;
                   if (value < activationMin) value = activationMin;
                   if (value > activationMax) value = activationMax;

@@ -1,5 +1,5 @@
 // Error classes of the runtime. Each message names the table, field, tensor,
-// operator or byte offset at fault and says what to do about it.
+// operator or byte offset at fault and what to do about it.
 
 /** Base class of every error the runtime throws on purpose. */
 export class MicroqError extends Error {

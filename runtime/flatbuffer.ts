@@ -39,43 +39,43 @@ export class FlatBufferReader {
   }
 
   /** Throws unless [position, position + size) lies inside the buffer. */
-  checkRange(position: number, size: number, what: string): void {
+  checkRange(position: number, size: number, label: string): void {
     if (position < 0 || size < 0 || position + size > this.byteLength) {
       throw new InvalidModelError(
-        `${what}: bytes ${position}..${position + size} lie outside the ` +
+        `${label}: bytes ${position}..${position + size} lie outside the ` +
           `${this.byteLength}-byte model; the file is truncated or corrupted, ` +
           `so export or copy it again`,
       );
     }
   }
 
-  uint8(position: number, what: string): number {
-    this.checkRange(position, 1, what);
+  uint8(position: number, label: string): number {
+    this.checkRange(position, 1, label);
     return this.view.getUint8(position);
   }
 
-  int8(position: number, what: string): number {
-    this.checkRange(position, 1, what);
+  int8(position: number, label: string): number {
+    this.checkRange(position, 1, label);
     return this.view.getInt8(position);
   }
 
-  uint16(position: number, what: string): number {
-    this.checkRange(position, 2, what);
+  uint16(position: number, label: string): number {
+    this.checkRange(position, 2, label);
     return this.view.getUint16(position, true);
   }
 
-  int32(position: number, what: string): number {
-    this.checkRange(position, 4, what);
+  int32(position: number, label: string): number {
+    this.checkRange(position, 4, label);
     return this.view.getInt32(position, true);
   }
 
-  uint32(position: number, what: string): number {
-    this.checkRange(position, 4, what);
+  uint32(position: number, label: string): number {
+    this.checkRange(position, 4, label);
     return this.view.getUint32(position, true);
   }
 
-  float32(position: number, what: string): number {
-    this.checkRange(position, 4, what);
+  float32(position: number, label: string): number {
+    this.checkRange(position, 4, label);
     return this.view.getFloat32(position, true);
   }
 
@@ -83,13 +83,13 @@ export class FlatBufferReader {
    * Reads a 64-bit integer and returns it as a number, rejecting values
    * outside +-2^53 because they cannot be represented exactly.
    */
-  int64(position: number, what: string): number {
-    this.checkRange(position, 8, what);
+  int64(position: number, label: string): number {
+    this.checkRange(position, 8, label);
     const low = this.view.getUint32(position, true);
     const high = this.view.getInt32(position + 4, true);
     if (high > 0x1fffff || high < -0x200000) {
       throw new InvalidModelError(
-        `${what}: 64-bit value at byte ${position} is beyond 2^53; ` +
+        `${label}: 64-bit value at byte ${position} is beyond 2^53; ` +
           `the file is corrupted or was not written for a microcontroller`,
       );
     }

@@ -15,7 +15,15 @@ export type ModelSource = ArrayBuffer | ArrayBufferView | ArrayBufferLike;
 export interface InterpreterOptions {
   /** Caller-owned arena; must hold at least `arenaBytes`. By default the interpreter allocates one. */
   arena?: ArrayBuffer;
+  /** Largest arena the interpreter agrees to plan, in bytes. Default 64 MiB. */
+  maxArenaBytes?: number;
 }
+
+/**
+ * Default arena limit: far above what a microcontroller model needs, so a
+ * plan beyond it comes from a corrupted shape rather than a real model.
+ */
+const DEFAULT_MAX_ARENA_BYTES = 64 * 1024 * 1024;
 
 /** One operator as seen by inspect and benchmarks. */
 export interface OperatorSummary {
@@ -52,7 +60,6 @@ export class Interpreter {
 
     // Prepare every operator, collecting all unsupported ones for one error.
     const scratchRequests: PlanRequest[] = [];
-    const scratchOwners: number[] = [];
     let persistentBytes = 0;
     const prepared: PreparedOp[] = [];
     const problems: string[] = [];
@@ -78,7 +85,6 @@ export class Interpreter {
         },
         requestScratch: (scratchBytes) => {
           scratchRequests.push({ bytes: scratchBytes, firstUse: op.index, lastUse: op.index });
-          scratchOwners.push(op.index);
           return scratchRequests.length - 1;
         },
         notePersistentBytes: (n) => {
@@ -111,6 +117,13 @@ export class Interpreter {
     const scratchBase = requests.length;
     for (const request of scratchRequests) requests.push(request);
     const plan = planMemory(requests);
+    const maxArenaBytes = options.maxArenaBytes ?? DEFAULT_MAX_ARENA_BYTES;
+    if (plan.arenaBytes > maxArenaBytes) {
+      throw new UnsupportedError(
+        `model needs an arena of ${plan.arenaBytes} bytes, more than the limit of ${maxArenaBytes}; ` +
+          `check the tensor shapes with microq inspect, or raise the maxArenaBytes option to run it anyway`,
+      );
+    }
     this.arenaBytes = plan.arenaBytes;
     this.persistentBytes = persistentBytes;
 
@@ -155,6 +168,11 @@ export class Interpreter {
   invoke(): void {
     const ops = this.preparedOps;
     for (let i = 0; i < ops.length; i++) ops[i].invoke();
+  }
+
+  /** Runs the operator at index alone, on whatever its inputs hold; for per-operator profiling. */
+  invokeOperator(index: number): void {
+    this.preparedOps[index].invoke();
   }
 
   /** Runs operators [0, count) only; used to read intermediate tensors layer by layer. */

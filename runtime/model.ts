@@ -10,6 +10,14 @@ import { tensorTypeBytes, tensorTypeName } from "./tensor_types.js";
 /** Largest element count accepted for one tensor, so that every flat index stays well inside int32. */
 export const MAX_TENSOR_ELEMENTS = 0x4000000;
 
+/**
+ * Largest tensor and operator counts accepted. Real microcontroller models
+ * have a few hundred; the caps keep the quadratic memory planner fast on a
+ * corrupted file.
+ */
+export const MAX_TENSORS = 16384;
+export const MAX_OPERATORS = 8192;
+
 export interface TensorDef {
   readonly index: number;
   readonly name: string;
@@ -82,7 +90,7 @@ export function parseModel(bytes: Uint8Array): ModelDef {
 
   const subgraphs = reader.fieldVector(model, 2, "subgraphs", 4);
   if (subgraphs === null || subgraphs.length === 0) {
-    throw new InvalidModelError("Model.subgraphs is empty; the file holds no graph to run");
+    throw new InvalidModelError("Model.subgraphs is empty; the file contains no graph to run");
   }
   const subgraph = reader.vectorTable(subgraphs, 0, "SubGraph 0");
 
@@ -136,6 +144,9 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
   const vector = reader.fieldVector(subgraph, 0, "tensors", 4);
   const tensors: TensorDef[] = [];
   if (vector === null) return tensors;
+  if (vector.length > MAX_TENSORS) {
+    throw new UnsupportedError(`SubGraph 0 has ${vector.length} tensors, more than the ${MAX_TENSORS} microq accepts; the file is corrupted or not a microcontroller model`);
+  }
 
   for (let index = 0; index < vector.length; index++) {
     const label = `Tensor ${index}`;
@@ -239,7 +250,9 @@ function parseQuantization(
   // against the scale count. Kernels check the dimension they rely on.
   if (scale.length > 1) {
     const inRange = quantizedDimension >= 0 && quantizedDimension < shape.length;
-    const channels = inRange ? shape[quantizedDimension] : shape.length === 1 ? shape[0] : -1;
+    let channels = -1;
+    if (inRange) channels = shape[quantizedDimension];
+    else if (shape.length === 1) channels = shape[0];
     if (channels !== scale.length) {
       throw new InvalidModelError(
         `${what} has ${scale.length} per-channel scales, but dimension ${quantizedDimension} of ` +
@@ -297,6 +310,9 @@ function parseOperators(
   const vector = reader.fieldVector(subgraph, 3, "operators", 4);
   const operators: OperatorDef[] = [];
   if (vector === null) return operators;
+  if (vector.length > MAX_OPERATORS) {
+    throw new UnsupportedError(`SubGraph 0 has ${vector.length} operators, more than the ${MAX_OPERATORS} microq accepts; the file is corrupted or not a microcontroller model`);
+  }
   for (let index = 0; index < vector.length; index++) {
     const label = `Operator ${index}`;
     const table = reader.vectorTable(vector, index, label);

@@ -40,7 +40,7 @@ export function tensorTypeBytes(type: number): number {
   return type >= 0 && type < TYPE_BYTES.length ? TYPE_BYTES[type] : 0;
 }
 
-/** The element types that may live in the arena or a constant buffer here. */
+/** Returns whether tensors of this element type may live in the arena or a constant buffer here. */
 export function isSupportedTensorType(type: number): boolean {
   return (
     type === TensorType.INT8 ||

@@ -39,7 +39,7 @@ export function parseArgs(argv: readonly string[], valueOptions: readonly string
   return { positional, values, flags };
 }
 
-/** The single value of an option, or the default; rejects repeats. */
+/** Returns the single value of an option, or the default; throws UsageError when it is repeated. */
 export function singleValue(args: ParsedArgs, name: string, defaultValue: string): string {
   const list = args.values.get(name);
   if (list === undefined) return defaultValue;

@@ -1,7 +1,7 @@
 // Child process that counts V8 heap bytes allocated by repeated calls of a
-// function. Run by v8_allocation.ts with --expose-gc and a young generation
-// large enough that no collection happens during the measured loop; a
-// collection that happens anyway is detected and reported, never hidden.
+// function. v8_allocation.ts runs it with --expose-gc and a young generation
+// large enough that no collection happens during the measured loop. A
+// collection that happens anyway is detected and reported.
 //
 // Method: after warm-up (so the JIT has settled) and a full collection, read
 // the young generation's used bytes, run the loop, read them again. New

@@ -113,7 +113,9 @@ export function formatInspectReport(report: InspectReport): string {
   lines.push("");
   lines.push("tensors:");
   for (const t of report.tensors) {
-    const role = t.constant ? "const" : t.variable ? "var" : "";
+    let role = "";
+    if (t.constant) role = "const";
+    else if (t.variable) role = "var";
     lines.push(
       `  ${String(t.index).padStart(3)} ${t.type.padEnd(7)} [${t.shape.join(",")}]`.padEnd(34) +
         ` ${role.padEnd(5)} ${formatQuantization(t).padEnd(34)} ${t.name}`,

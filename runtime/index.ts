@@ -7,7 +7,8 @@ export { MicroqError, InvalidModelError, UnsupportedError, InvalidInputError, Ar
 export { parseModel } from "./model.js";
 export type { ModelDef, TensorDef, OperatorDef } from "./model.js";
 export { tensorTypeName } from "./tensor_types.js";
-export { supportedOperatorNames } from "../kernels/registry.js";
+export { supportedOperatorNames, findKernel } from "../kernels/registry.js";
+export type { Kernel, PrepareContext, MemoryContext, PreparedOp } from "../kernels/kernel.js";
 export {
   saturatingRoundingDoublingHighMul,
   roundingDivideByPOT,

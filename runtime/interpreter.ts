@@ -17,6 +17,12 @@ export interface InterpreterOptions {
   arena?: ArrayBuffer;
   /** Largest arena the interpreter agrees to plan, in bytes. Default 64 MiB. */
   maxArenaBytes?: number;
+  /**
+   * Kernel lookup by builtin operator code, like TFLM's op resolver. The
+   * default resolves every kernel microq ships; return undefined for an
+   * operator the resolver does not provide.
+   */
+  resolveKernel?: (builtinCode: number) => Kernel | undefined;
 }
 
 /**
@@ -54,6 +60,7 @@ export class Interpreter {
 
   constructor(source: ModelSource, options: InterpreterOptions = {}) {
     const bytes = toBytes(source);
+    const resolveKernel = options.resolveKernel ?? findKernel;
     const model = parseModel(bytes);
     this.model = model;
     validateGraph(model);
@@ -64,7 +71,7 @@ export class Interpreter {
     const prepared: PreparedOp[] = [];
     const problems: string[] = [];
     for (const op of model.operators) {
-      const kernel: Kernel | undefined = op.builtinCode >= 0 ? findKernel(op.builtinCode) : undefined;
+      const kernel: Kernel | undefined = op.builtinCode >= 0 ? resolveKernel(op.builtinCode) : undefined;
       if (kernel === undefined) {
         problems.push(`operator ${op.index} ${op.name} (not implemented)`);
         continue;

@@ -31,7 +31,7 @@ function assertOneLineError(result: { status: number | null; stderr: string }, p
   assert.not.match(result.stderr, /\n\s+at /, "no stack trace");
 }
 
-for (const engine of ["node", "xs"]) {
+for (const engine of ["node", "xs", "quickjs"]) {
   test(`run --engine ${engine}: golden outputs`, () => {
     for (const name of ["hello_world_int8", "micro_speech_quantized", "person_detect"]) {
       const entry = tflmModel(name);

@@ -1,20 +1,23 @@
-// microq run: raw little-endian tensor bytes in, model outputs out, on Node
-// or on the XS engine.
+// microq run: raw little-endian tensor bytes in, model outputs out, on Node,
+// or on the XS or QuickJS engine.
 
 import { writeFileSync } from "node:fs";
 import { ParsedArgs, singleValue } from "../args.js";
 import { loadBundle } from "../bundle.js";
 import { InputFileError, UsageError } from "../cli_errors.js";
 import { readBinaryFile } from "../model_files.js";
+import { runModelOnQuickJs } from "../quickjs/engine.js";
 import { runModelOnXs } from "../xs/engine.js";
 
 export const RUN_USAGE =
-  "microq run MODEL.tflite --input IN0.bin [--input IN1.bin ...] --output OUT0.bin [--output OUT1.bin ...] [--engine node|xs]";
+  "microq run MODEL.tflite --input IN0.bin [--input IN1.bin ...] --output OUT0.bin [--output OUT1.bin ...] [--engine node|xs|quickjs]";
 
 export async function runCommand(args: ParsedArgs): Promise<void> {
   if (args.positional.length !== 1) throw new UsageError(`run takes one model file\nusage: ${RUN_USAGE}`);
   const engine = singleValue(args, "engine", "node");
-  if (engine !== "node" && engine !== "xs") throw new UsageError(`--engine must be node or xs, got "${engine}"`);
+  if (engine !== "node" && engine !== "xs" && engine !== "quickjs") {
+    throw new UsageError(`--engine must be node, xs or quickjs, got "${engine}"`);
+  }
   const inputPaths = args.values.get("input") ?? [];
   const outputPaths = args.values.get("output") ?? [];
   if (inputPaths.length === 0) throw new UsageError(`run needs at least one --input file\nusage: ${RUN_USAGE}`);
@@ -50,6 +53,8 @@ export async function runCommand(args: ParsedArgs): Promise<void> {
   let outputs: Uint8Array[];
   if (engine === "xs") {
     outputs = (await runModelOnXs({ model, inputs })).outputs;
+  } else if (engine === "quickjs") {
+    outputs = (await runModelOnQuickJs({ model, inputs })).outputs;
   } else {
     interpreter.inputs.forEach((tensor, i) => tensor.bytes.set(inputs[i]));
     interpreter.invoke();

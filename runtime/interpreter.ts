@@ -1,12 +1,15 @@
-// The interpreter: load (parse and validate), plan, prepare once, then
-// invoke any number of times without allocating.
+// The interpreter: parse (model.ts), validate (validate_graph.ts), prepare
+// each kernel, plan the arena (lifetimes.ts, planner.ts), bind views
+// (memory_context.ts), then invoke any number of times without allocating.
 
 import { ArenaTooSmallError, InvalidModelError, MicroqError, UnsupportedError } from "./errors.js";
+import { tensorLifetimes } from "./lifetimes.js";
+import { createMemoryContext } from "./memory_context.js";
 import { ModelDef, OperatorDef, TensorDef, parseModel } from "./model.js";
 import { ARENA_ALIGNMENT, PlanRequest, planMemory } from "./planner.js";
-import { isSupportedTensorType, tensorTypeBytes, tensorTypeName } from "./tensor_types.js";
 import { TensorView, createTensorView } from "./tensor_view.js";
-import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernels/kernel.js";
+import { validateGraph } from "./validate_graph.js";
+import { Kernel, PrepareContext, PreparedOp } from "../kernels/kernel.js";
 import { findKernel } from "../kernels/registry.js";
 
 /** Model bytes: an ArrayBuffer, a typed array over one, or a Moddable Resource (a read-only host buffer). */
@@ -236,143 +239,6 @@ function constantBytes(bytes: Uint8Array, tensor: TensorDef, op: OperatorDef): U
     );
   }
   return bytes.subarray(tensor.dataOffset, tensor.dataOffset + tensor.byteLength);
-}
-
-/** Checks tensor types and that every operator input exists before the operator runs. */
-function validateGraph(model: ModelDef): void {
-  const available = new Uint8Array(model.tensors.length);
-  for (const tensor of model.tensors) {
-    if (tensor.dataOffset >= 0 || tensor.isVariable) available[tensor.index] = 1;
-  }
-  for (const index of model.inputs) {
-    if (index < 0) throw new InvalidModelError(`graph input list contains ${index}; the file is corrupted`);
-    available[index] = 1;
-  }
-  for (const op of model.operators) {
-    for (const index of op.inputs) {
-      if (index >= 0 && available[index] === 0) {
-        throw new InvalidModelError(
-          `operator ${op.index} (${op.name}) reads tensor ${index} "${model.tensors[index].name}" before any ` +
-            `operator writes it; the graph is out of order or cyclic, so the file is corrupted`,
-        );
-      }
-    }
-    for (const index of op.outputs) {
-      if (index < 0) throw new InvalidModelError(`operator ${op.index} (${op.name}) has output ${index}; the file is corrupted`);
-      const tensor = model.tensors[index];
-      if (tensor.dataOffset >= 0) {
-        throw new InvalidModelError(
-          `operator ${op.index} (${op.name}) writes tensor ${index} "${tensor.name}", which is a constant; the file is corrupted`,
-        );
-      }
-      available[index] = 1;
-    }
-  }
-  for (const index of model.outputs) {
-    if (index < 0 || available[index] === 0) {
-      throw new InvalidModelError(`graph output tensor ${index} is never written by any operator; the file is corrupted`);
-    }
-  }
-  const seen = new Set<number>();
-  const check = (index: number, role: string) => {
-    if (index < 0 || seen.has(index)) return;
-    seen.add(index);
-    const tensor = model.tensors[index];
-    if (tensor.dataOffset < 0 && !isSupportedTensorType(tensor.type)) {
-      throw new UnsupportedError(
-        `${role} tensor ${index} "${tensor.name}" has type ${tensorTypeName(tensor.type)}, which microq does not support; ` +
-          `quantize the model to int8 or uint8`,
-      );
-    }
-  };
-  for (const index of model.inputs) check(index, "input");
-  for (const op of model.operators) {
-    for (const index of op.outputs) check(index, `operator ${op.index} (${op.name}) output`);
-  }
-}
-
-/** [first, last] operator index using each non-constant tensor that needs arena memory. */
-function tensorLifetimes(model: ModelDef): Map<number, [number, number]> {
-  const lastOp = Math.max(model.operators.length - 1, 0);
-  const lifetimes = new Map<number, [number, number]>();
-  const touch = (index: number, at: number) => {
-    if (index < 0) return;
-    const tensor = model.tensors[index];
-    if (tensor.dataOffset >= 0) return;
-    const lifetime = lifetimes.get(index);
-    if (lifetime === undefined) lifetimes.set(index, [at, at]);
-    else {
-      if (at < lifetime[0]) lifetime[0] = at;
-      if (at > lifetime[1]) lifetime[1] = at;
-    }
-  };
-  for (const index of model.inputs) touch(index, 0);
-  for (const op of model.operators) {
-    for (const index of op.inputs) touch(index, op.index);
-    for (const index of op.outputs) touch(index, op.index);
-  }
-  for (const index of model.outputs) touch(index, lastOp);
-  // Variable tensors keep their state across invokes, so they live throughout.
-  for (const tensor of model.tensors) {
-    if (tensor.isVariable && lifetimes.has(tensor.index)) lifetimes.set(tensor.index, [0, lastOp]);
-  }
-  return lifetimes;
-}
-
-function createMemoryContext(
-  model: ModelDef,
-  bytes: Uint8Array,
-  arena: ArrayBuffer,
-  tensorOffsets: Map<number, number>,
-  planOffsets: number[],
-  scratchBase: number,
-  notePersistentBytes: (n: number) => void,
-): MemoryContext {
-  // Returns [buffer, byteOffset] of a tensor, copying a misaligned constant.
-  const locate = (index: number, elementBytes: number): [ArrayBufferLike, number] => {
-    const tensor = model.tensors[index];
-    if (tensor === undefined) throw new InvalidModelError(`tensor ${index} does not exist; the file is corrupted`);
-    if (tensorTypeBytes(tensor.type) !== elementBytes) {
-      throw new InvalidModelError(
-        `tensor ${index} "${tensor.name}" is ${tensorTypeName(tensor.type)}, read as a ${8 * elementBytes}-bit type; this is a kernel bug`,
-      );
-    }
-    if (tensor.dataOffset >= 0) {
-      const absolute = bytes.byteOffset + tensor.dataOffset;
-      if (absolute % elementBytes === 0) return [bytes.buffer, absolute];
-      const copy = bytes.slice(tensor.dataOffset, tensor.dataOffset + tensor.byteLength);
-      notePersistentBytes(copy.byteLength);
-      return [copy.buffer, 0];
-    }
-    const offset = tensorOffsets.get(index);
-    if (offset === undefined) {
-      throw new InvalidModelError(`tensor ${index} "${tensor.name}" has no arena memory; this is a planner bug`);
-    }
-    return [arena, offset];
-  };
-  return {
-    int8: (index) => {
-      const [buffer, offset] = locate(index, 1);
-      return new Int8Array(buffer, offset, model.tensors[index].elementCount);
-    },
-    uint8: (index) => {
-      const [buffer, offset] = locate(index, 1);
-      return new Uint8Array(buffer, offset, model.tensors[index].elementCount);
-    },
-    int16: (index) => {
-      const [buffer, offset] = locate(index, 2);
-      return new Int16Array(buffer, offset, model.tensors[index].elementCount);
-    },
-    int32: (index) => {
-      const [buffer, offset] = locate(index, 4);
-      return new Int32Array(buffer, offset, model.tensors[index].elementCount);
-    },
-    float32: (index) => {
-      const [buffer, offset] = locate(index, 4);
-      return new Float32Array(buffer, offset, model.tensors[index].elementCount);
-    },
-    scratchInt32: (handle, length) => new Int32Array(arena, planOffsets[scratchBase + handle], length),
-  };
 }
 
 function graphTensorView(

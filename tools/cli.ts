@@ -3,12 +3,14 @@
 
 import { parseArgs } from "./args.js";
 import { InputFileError, UsageError } from "./cli_errors.js";
+import { COMPARE_USAGE, compareCommand } from "./commands/compare.js";
 import { INSPECT_USAGE, inspectCommand } from "./commands/inspect.js";
 import { RUN_USAGE, runCommand } from "./commands/run.js";
 
 const USAGE = `usage:
   ${RUN_USAGE}
-  ${INSPECT_USAGE}`;
+  ${INSPECT_USAGE}
+  ${COMPARE_USAGE}`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -19,6 +21,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case "inspect":
         await inspectCommand(parseArgs(rest, [], ["json"]));
+        return 0;
+      case "compare":
+        await compareCommand(parseArgs(rest, ["input", "dumps"], ["json"]));
         return 0;
       case "help":
       case "--help":

@@ -1,5 +1,5 @@
-// Int8 kernels against a float reference written here, independent of the
-// kernels and of TFLM. Single-operator models with seeded random weights,
+// Int8 kernels against the float reference of tools/reference/, which is
+// independent of the kernels and of TFLM. Single-operator models with seeded random weights,
 // biases, scales and zero points run through the Interpreter. Each output is
 // compared with the dequantized computation, done in double and requantized
 // with round-to-nearest.
@@ -18,10 +18,20 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Interpreter } from "../../runtime/interpreter.js";
+import { Activation as ActivationCode, Padding as PaddingCode } from "../../runtime/schema/options.js";
+import { TensorType } from "../../runtime/tensor_types.js";
+import { conv2dReference } from "../../tools/reference/conv2d.js";
+import { depthwiseConv2dReference } from "../../tools/reference/depthwise_conv2d.js";
+import { fullyConnectedReference } from "../../tools/reference/fully_connected.js";
+import { pool2dReference } from "../../tools/reference/pooling.js";
+import { softmaxReference } from "../../tools/reference/softmax.js";
+import { ReferenceTensor } from "../../tools/reference/tensor.js";
 import { ModelSpec, TensorSpec, writeModel } from "../../tools/tflite/writer.js";
 
 type Activation = "NONE" | "RELU" | "RELU6";
 type Padding = "SAME" | "VALID";
+
+const PADDING_CODES: Record<Padding, number> = { SAME: PaddingCode.SAME, VALID: PaddingCode.VALID };
 
 // Seeded random numbers.
 
@@ -204,42 +214,25 @@ function activationTensor(name: string, shape: number[], quantization: Quantizat
   return { name, type: "int8", shape, scale: [quantization.scale], zeroPoint: [quantization.zeroPoint] };
 }
 
-/** Quantized weights and bias of a conv-like layer, with their real values. */
+/** Quantized weights and bias of a conv-like layer. */
 interface Layer {
   weights: Int8Array;
   weightScales: number[];
   /** Bias quantized with scale inputScale * weightScale[channel], as converters store it. */
   bias: Int32Array;
-  /** Weight value times scale, per weight element. */
-  realWeights: Float64Array;
-  /** Bias value times its scale, per channel. */
-  realBias: Float64Array;
 }
 
 /**
  * Random symmetric int8 weights, scales in [0.001, 0.05] (one per channel,
  * or one for the tensor), and a float bias in [-1, 1] quantized to int32.
- * channelOf maps a weight element index to its output channel.
  */
-function randomLayer(
-  random: Xorshift32,
-  weightCount: number,
-  channels: number,
-  perChannel: boolean,
-  inputScale: number,
-  channelOf: (index: number) => number,
-): Layer {
+function randomLayer(random: Xorshift32, weightCount: number, channels: number, perChannel: boolean, inputScale: number): Layer {
   const weights = random.int8Array(weightCount, -127, 127);
   const scaleCount = perChannel ? channels : 1;
   const weightScales = Array.from({ length: scaleCount }, () => Math.fround(random.uniform(0.001, 0.05)));
   const channelScale = (channel: number) => weightScales[perChannel ? channel : 0];
   const bias = Int32Array.from({ length: channels }, (_, c) => Math.round(random.uniform(-1, 1) / (inputScale * channelScale(c))));
-  const realWeights = Float64Array.from(weights, (w, i) => w * channelScale(channelOf(i)));
-  // The kernels add the integer bias to an accumulator of scale
-  // inputScale * weightScale. The stored float32 bias scale is only checked
-  // for consistency (by TFLM's per-tensor fully connected).
-  const realBias = Float64Array.from(bias, (b, c) => b * inputScale * channelScale(c));
-  return { weights, weightScales, bias, realWeights, realBias };
+  return { weights, weightScales, bias };
 }
 
 function weightTensors(layer: Layer, shape: number[], channels: number, quantizedDimension: number, inputScale: number): TensorSpec[] {
@@ -258,11 +251,42 @@ function weightTensors(layer: Layer, shape: number[], channels: number, quantize
       type: "int32",
       shape: [channels],
       data: bytesOf(layer.bias),
+      // The kernels add the integer bias to an accumulator of scale
+      // inputScale * weightScale. The stored float32 bias scale is only
+      // checked for consistency (by TFLM's per-tensor fully connected).
       scale: layer.weightScales.map((s) => Math.fround(inputScale * s)),
       zeroPoint: layer.weightScales.map(() => 0),
       quantizedDimension: 0,
     },
   ];
+}
+
+// The same tensors as the shared float reference reads them.
+
+function referenceActivation(shape: readonly number[], values: Int8Array, quantization: Quantization): ReferenceTensor {
+  return {
+    type: TensorType.INT8,
+    shape,
+    values: Float64Array.from(values),
+    scale: [quantization.scale],
+    zeroPoint: [quantization.zeroPoint],
+    quantizedDimension: 0,
+  };
+}
+
+function referenceWeights(layer: Layer, shape: number[], quantizedDimension: number): ReferenceTensor {
+  return {
+    type: TensorType.INT8,
+    shape,
+    values: Float64Array.from(layer.weights),
+    scale: layer.weightScales,
+    zeroPoint: layer.weightScales.map(() => 0),
+    quantizedDimension,
+  };
+}
+
+function referenceBias(layer: Layer): ReferenceTensor {
+  return { type: TensorType.INT32, shape: [layer.bias.length], values: Float64Array.from(layer.bias), scale: [], zeroPoint: [], quantizedDimension: 0 };
 }
 
 /** Random input quantization: scale in [0.01, 0.1], any int8 zero point. */
@@ -475,39 +499,22 @@ const CONV_CASES: ConvCase[] = [
   },
 ];
 
-/** Real pre-activation output of a convolution, NHWC, with out-of-bounds taps contributing 0. */
-function convReference(c: ConvCase, realInput: Float64Array, layer: Layer, outputHeight: number, outputWidth: number, padTop: number, padLeft: number): Float64Array {
-  const [batches, inputHeight, inputWidth, inputDepth] = c.inputShape;
-  const filterDepth = inputDepth / c.groups;
-  const channelsPerGroup = c.outputChannels / c.groups;
-  const result = new Float64Array(batches * outputHeight * outputWidth * c.outputChannels);
-  let index = 0;
-  for (let batch = 0; batch < batches; batch++) {
-    for (let outY = 0; outY < outputHeight; outY++) {
-      for (let outX = 0; outX < outputWidth; outX++) {
-        for (let outChannel = 0; outChannel < c.outputChannels; outChannel++) {
-          const group = Math.floor(outChannel / channelsPerGroup);
-          let sum = layer.realBias[outChannel];
-          for (let filterY = 0; filterY < c.filterHeight; filterY++) {
-            const inY = outY * c.strideHeight - padTop + filterY * c.dilationHeight;
-            if (inY < 0 || inY >= inputHeight) continue;
-            for (let filterX = 0; filterX < c.filterWidth; filterX++) {
-              const inX = outX * c.strideWidth - padLeft + filterX * c.dilationWidth;
-              if (inX < 0 || inX >= inputWidth) continue;
-              for (let filterChannel = 0; filterChannel < filterDepth; filterChannel++) {
-                const inChannel = group * filterDepth + filterChannel;
-                const x = realInput[((batch * inputHeight + inY) * inputWidth + inX) * inputDepth + inChannel];
-                const w = layer.realWeights[((outChannel * c.filterHeight + filterY) * c.filterWidth + filterX) * filterDepth + filterChannel];
-                sum += x * w;
-              }
-            }
-          }
-          result[index++] = sum;
-        }
-      }
-    }
-  }
-  return result;
+/** Real pre-activation output of a convolution, NHWC, from the shared float reference. */
+function convReference(c: ConvCase, inputValues: Int8Array, input: Quantization, layer: Layer): { shape: number[]; values: Float64Array } {
+  const filterDepth = c.inputShape[3] / c.groups;
+  return conv2dReference(
+    referenceActivation(c.inputShape, inputValues, input),
+    referenceWeights(layer, [c.outputChannels, c.filterHeight, c.filterWidth, filterDepth], 0),
+    referenceBias(layer),
+    {
+      padding: PADDING_CODES[c.padding],
+      strideWidth: c.strideWidth,
+      strideHeight: c.strideHeight,
+      activation: ActivationCode.NONE,
+      dilationWidth: c.dilationWidth,
+      dilationHeight: c.dilationHeight,
+    },
+  );
 }
 
 function runConvCase(c: ConvCase, seed: number): { actual: Int8Array; reference: Reference } {
@@ -516,15 +523,14 @@ function runConvCase(c: ConvCase, seed: number): { actual: Int8Array; reference:
   const filterDepth = inputDepth / c.groups;
   const input = randomInputQuantization(random);
   const inputValues = random.int8Array(batches * inputHeight * inputWidth * inputDepth);
-  const realInput = Float64Array.from(inputValues, (q) => input.scale * (q - input.zeroPoint));
   const weightsPerChannel = c.filterHeight * c.filterWidth * filterDepth;
-  const layer = randomLayer(random, c.outputChannels * weightsPerChannel, c.outputChannels, c.perChannel, input.scale, (i) =>
-    Math.floor(i / weightsPerChannel),
-  );
+  const layer = randomLayer(random, c.outputChannels * weightsPerChannel, c.outputChannels, c.perChannel, input.scale);
 
   const vertical = spatialOutput(c.padding, inputHeight, c.filterHeight, c.strideHeight, c.dilationHeight);
   const horizontal = spatialOutput(c.padding, inputWidth, c.filterWidth, c.strideWidth, c.dilationWidth);
-  const preActivation = convReference(c, realInput, layer, vertical.size, horizontal.size, vertical.before, horizontal.before);
+  const real = convReference(c, inputValues, input, layer);
+  assert.equal(real.shape, [batches, vertical.size, horizontal.size, c.outputChannels], `CONV_2D ${c.name}: reference output shape`);
+  const preActivation = real.values;
   const { output, reference } = requantizeLayer(`CONV_2D ${c.name}`, preActivation, c.activation, input.scale, layer.weightScales, c.outputChannels);
 
   const spec: ModelSpec = {
@@ -656,42 +662,23 @@ const DEPTHWISE_CASES: DepthwiseCase[] = [
   },
 ];
 
-function depthwiseReference(
-  c: DepthwiseCase,
-  realInput: Float64Array,
-  layer: Layer,
-  outputHeight: number,
-  outputWidth: number,
-  padTop: number,
-  padLeft: number,
-): Float64Array {
-  const [batches, inputHeight, inputWidth, inputDepth] = c.inputShape;
-  const outputChannels = inputDepth * c.depthMultiplier;
-  const result = new Float64Array(batches * outputHeight * outputWidth * outputChannels);
-  let index = 0;
-  for (let batch = 0; batch < batches; batch++) {
-    for (let outY = 0; outY < outputHeight; outY++) {
-      for (let outX = 0; outX < outputWidth; outX++) {
-        for (let outChannel = 0; outChannel < outputChannels; outChannel++) {
-          const inChannel = Math.floor(outChannel / c.depthMultiplier);
-          let sum = layer.realBias[outChannel];
-          for (let filterY = 0; filterY < c.filterHeight; filterY++) {
-            const inY = outY * c.strideHeight - padTop + filterY * c.dilationHeight;
-            if (inY < 0 || inY >= inputHeight) continue;
-            for (let filterX = 0; filterX < c.filterWidth; filterX++) {
-              const inX = outX * c.strideWidth - padLeft + filterX * c.dilationWidth;
-              if (inX < 0 || inX >= inputWidth) continue;
-              const x = realInput[((batch * inputHeight + inY) * inputWidth + inX) * inputDepth + inChannel];
-              const w = layer.realWeights[(filterY * c.filterWidth + filterX) * outputChannels + outChannel];
-              sum += x * w;
-            }
-          }
-          result[index++] = sum;
-        }
-      }
-    }
-  }
-  return result;
+/** Real pre-activation output of a depthwise convolution, NHWC, from the shared float reference. */
+function depthwiseReference(c: DepthwiseCase, inputValues: Int8Array, input: Quantization, layer: Layer): { shape: number[]; values: Float64Array } {
+  const outputChannels = c.inputShape[3] * c.depthMultiplier;
+  return depthwiseConv2dReference(
+    referenceActivation(c.inputShape, inputValues, input),
+    referenceWeights(layer, [1, c.filterHeight, c.filterWidth, outputChannels], 3),
+    referenceBias(layer),
+    {
+      padding: PADDING_CODES[c.padding],
+      strideWidth: c.strideWidth,
+      strideHeight: c.strideHeight,
+      depthMultiplier: c.depthMultiplier,
+      activation: ActivationCode.NONE,
+      dilationWidth: c.dilationWidth,
+      dilationHeight: c.dilationHeight,
+    },
+  );
 }
 
 DEPTHWISE_CASES.forEach((c, i) => {
@@ -702,12 +689,13 @@ DEPTHWISE_CASES.forEach((c, i) => {
     const outputChannels = inputDepth * c.depthMultiplier;
     const input = randomInputQuantization(random);
     const inputValues = random.int8Array(batches * inputHeight * inputWidth * inputDepth);
-    const realInput = Float64Array.from(inputValues, (q) => input.scale * (q - input.zeroPoint));
-    const layer = randomLayer(random, c.filterHeight * c.filterWidth * outputChannels, outputChannels, c.perChannel, input.scale, (k) => k % outputChannels);
+    const layer = randomLayer(random, c.filterHeight * c.filterWidth * outputChannels, outputChannels, c.perChannel, input.scale);
 
     const vertical = spatialOutput(c.padding, inputHeight, c.filterHeight, c.strideHeight, c.dilationHeight);
     const horizontal = spatialOutput(c.padding, inputWidth, c.filterWidth, c.strideWidth, c.dilationWidth);
-    const preActivation = depthwiseReference(c, realInput, layer, vertical.size, horizontal.size, vertical.before, horizontal.before);
+    const real = depthwiseReference(c, inputValues, input, layer);
+    assert.equal(real.shape, [batches, vertical.size, horizontal.size, outputChannels], `${label}: reference output shape`);
+    const preActivation = real.values;
     const { output, reference } = requantizeLayer(label, preActivation, c.activation, input.scale, layer.weightScales, outputChannels);
 
     const spec: ModelSpec = {
@@ -784,17 +772,16 @@ FULLY_CONNECTED_CASES.forEach((c, i) => {
     const random = new Xorshift32(3000 + i);
     const input = randomInputQuantization(random);
     const inputValues = random.int8Array(c.batches * c.depth);
-    const realInput = Float64Array.from(inputValues, (q) => input.scale * (q - input.zeroPoint));
-    const layer = randomLayer(random, c.units * c.depth, c.units, c.perChannel, input.scale, (k) => Math.floor(k / c.depth));
+    const layer = randomLayer(random, c.units * c.depth, c.units, c.perChannel, input.scale);
 
-    const preActivation = new Float64Array(c.batches * c.units);
-    for (let batch = 0; batch < c.batches; batch++) {
-      for (let unit = 0; unit < c.units; unit++) {
-        let sum = layer.realBias[unit];
-        for (let d = 0; d < c.depth; d++) sum += realInput[batch * c.depth + d] * layer.realWeights[unit * c.depth + d];
-        preActivation[batch * c.units + unit] = sum;
-      }
-    }
+    const real = fullyConnectedReference(
+      referenceActivation(c.inputShape, inputValues, input),
+      referenceWeights(layer, [c.units, c.depth], 0),
+      referenceBias(layer),
+      { activation: ActivationCode.NONE, weightsFormat: 0, keepNumDims: false },
+    );
+    assert.equal(real.shape, [c.batches, c.units], `${label}: reference output shape`);
+    const preActivation = real.values;
     const { output, reference } = requantizeLayer(label, preActivation, c.activation, input.scale, layer.weightScales, c.units);
 
     const spec: ModelSpec = {
@@ -904,37 +891,20 @@ function runPoolCase(kind: PoolKind, c: PoolCase, seed: number): { actual: Int8A
   const [batches, inputHeight, inputWidth, channels] = c.inputShape;
   const quantization = c.quantization;
   const inputValues = random.int8Array(batches * inputHeight * inputWidth * channels);
-  const realInput = Float64Array.from(inputValues, (q) => quantization.scale * (q - quantization.zeroPoint));
 
   const vertical = spatialOutput(c.padding, inputHeight, c.filterHeight, c.strideHeight, 1);
   const horizontal = spatialOutput(c.padding, inputWidth, c.filterWidth, c.strideWidth, 1);
-  const pooled = new Float64Array(batches * vertical.size * horizontal.size * channels);
-  let index = 0;
-  for (let batch = 0; batch < batches; batch++) {
-    for (let outY = 0; outY < vertical.size; outY++) {
-      for (let outX = 0; outX < horizontal.size; outX++) {
-        for (let channel = 0; channel < channels; channel++) {
-          // Padding taps are left out of both the maximum and the average.
-          let sum = 0;
-          let count = 0;
-          let max = -Infinity;
-          for (let filterY = 0; filterY < c.filterHeight; filterY++) {
-            const inY = outY * c.strideHeight - vertical.before + filterY;
-            if (inY < 0 || inY >= inputHeight) continue;
-            for (let filterX = 0; filterX < c.filterWidth; filterX++) {
-              const inX = outX * c.strideWidth - horizontal.before + filterX;
-              if (inX < 0 || inX >= inputWidth) continue;
-              const x = realInput[((batch * inputHeight + inY) * inputWidth + inX) * channels + channel];
-              sum += x;
-              count++;
-              max = Math.max(max, x);
-            }
-          }
-          pooled[index++] = kind === "MAX_POOL_2D" ? max : sum / count;
-        }
-      }
-    }
-  }
+  // Padding taps are left out of both the maximum and the average.
+  const real = pool2dReference(kind === "MAX_POOL_2D" ? "max" : "average", referenceActivation(c.inputShape, inputValues, quantization), {
+    padding: PADDING_CODES[c.padding],
+    strideWidth: c.strideWidth,
+    strideHeight: c.strideHeight,
+    filterWidth: c.filterWidth,
+    filterHeight: c.filterHeight,
+    activation: ActivationCode.NONE,
+  });
+  assert.equal(real.shape, [batches, vertical.size, horizontal.size, channels], `${kind} ${c.name}: reference output shape`);
+  const pooled = real.values;
   assertActivationClamps(`${kind} ${c.name}`, c.activation, pooled, quantization);
   const values = pooled.map((x) => activate(x, c.activation) / quantization.scale + quantization.zeroPoint);
   // An average, a sum of quantized values over the tap count, may land
@@ -1015,21 +985,11 @@ SOFTMAX_CASES.forEach((c, i) => {
     const input: Quantization = { scale: Math.fround(c.inputScale), zeroPoint: random.integer(-128, 127) };
     // TFLM's int8 softmax requires exactly this output quantization.
     const output: Quantization = { scale: 1 / 256, zeroPoint: -128 };
-    const rowLength = c.shape[c.shape.length - 1];
     const elementCount = c.shape.reduce((a, b) => a * b, 1);
     const inputValues = random.int8Array(elementCount);
 
-    const values = new Float64Array(elementCount);
-    for (let row = 0; row * rowLength < elementCount; row++) {
-      const base = row * rowLength;
-      const logits = Array.from({ length: rowLength }, (_, k) => c.beta * input.scale * (inputValues[base + k] - input.zeroPoint));
-      const max = Math.max(...logits);
-      const exps = logits.map((x) => Math.exp(x - max));
-      const sum = exps.reduce((a, b) => a + b, 0);
-      exps.forEach((e, k) => {
-        values[base + k] = e / sum / output.scale + output.zeroPoint;
-      });
-    }
+    const probabilities = softmaxReference(referenceActivation(c.shape, inputValues, input), { beta: c.beta }).values;
+    const values = probabilities.map((p) => p / output.scale + output.zeroPoint);
     const tieWindows = new Float64Array(elementCount).fill(SOFTMAX_TIE_WINDOW);
 
     const spec: ModelSpec = {

@@ -1,5 +1,5 @@
 // Builds microq: type-checks the device code, compiles the host code to build/ and
-// bundles runtime/index.ts into dist/microq.js.
+// bundles runtime/index.ts into dist/microq.js (plus the benchmark bundles).
 //
 // Usage: node scripts/build.mjs [--if-stale]
 //   --if-stale  skip the build when no .ts file, folder containing one, or build configuration
@@ -14,7 +14,7 @@ import { modificationTime, newestModificationTime } from "./lib/files.mjs";
 const PREFIX = "microq build";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = path.join(root, "node_modules", ".bin");
-const bundle = path.join(root, "dist", "microq.js");
+const bundles = ["microq.js", "microq-naive.js", "microq-bench.js"].map((name) => path.join(root, "dist", name));
 // Written after every successful build, because tsc leaves the build/ folder's own time unchanged.
 const buildStamp = path.join(root, "build", ".built");
 
@@ -25,9 +25,10 @@ function isBuildInput(file) {
   return file.endsWith(".ts") || (path.dirname(file) === root && CONFIG_FILES.has(path.basename(file)));
 }
 
-/** Returns whether a source or configuration file is newer than dist/microq.js or the build stamp. */
+/** Returns whether a source or configuration file is newer than any bundle in dist/ or the build stamp. */
 function isStale() {
-  const bundleTime = modificationTime(bundle);
+  const bundleTimes = bundles.map(modificationTime);
+  const bundleTime = bundleTimes.includes(undefined) ? undefined : Math.min(...bundleTimes);
   const stampTime = modificationTime(buildStamp);
   if (bundleTime === undefined || stampTime === undefined) {
     return true;
@@ -43,7 +44,7 @@ function build() {
 
   const checkSeconds = runStep(PREFIX, "type check of runtime/ and kernels/", tsc, ["-p", "tsconfig.json"], options);
   const compileSeconds = runStep(PREFIX, "compile of host code to build/", tsc, ["-p", "tsconfig.node.json"], options);
-  const bundleSeconds = runStep(PREFIX, "bundle of dist/microq.js", rollup, ["-c"], options);
+  const bundleSeconds = runStep(PREFIX, "bundles in dist/", rollup, ["-c"], options);
 
   fs.mkdirSync(path.dirname(buildStamp), { recursive: true });
   fs.writeFileSync(buildStamp, `${new Date().toISOString()}\n`);
@@ -63,7 +64,7 @@ if (!fs.existsSync(path.join(bin, "tsc"))) {
 }
 
 if (args.includes("--if-stale") && !isStale()) {
-  console.log(`${PREFIX}: dist/microq.js and build/ are up to date`);
+  console.log(`${PREFIX}: dist/ and build/ are up to date`);
 } else {
   build();
 }

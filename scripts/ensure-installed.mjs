@@ -1,7 +1,7 @@
 // Makes `npm test`, `npm run demo` and `npm run bench` work on a fresh clone:
 // runs `npm install` when node_modules is missing or older than
 // package-lock.json (its postinstall builds XS and microq), and otherwise
-// rebuilds microq only when a source file changed.
+// rebuilds only what changed.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +25,8 @@ if (installedTime === undefined || (lockTime !== undefined && lockTime > install
     hint: "Check that the npm registry is reachable, then run npm install by hand to see the full error.",
   });
 } else {
-  runStep(PREFIX, "build", process.execPath, [path.join(root, "scripts", "build.mjs"), "--if-stale"], {
+  // setup.mjs rebuilds the XS programs when their C sources changed, then runs build.mjs --if-stale.
+  runStep(PREFIX, "setup", process.execPath, [path.join(root, "scripts", "setup.mjs")], {
     cwd: root,
     hint: "Fix the compile error shown above.",
   });

@@ -3,6 +3,7 @@
 
 import { parseArgs } from "./args.js";
 import { InputFileError, UsageError } from "./cli_errors.js";
+import { BENCH_USAGE, benchCommand } from "./commands/bench.js";
 import { COMPARE_USAGE, compareCommand } from "./commands/compare.js";
 import { INSPECT_USAGE, inspectCommand } from "./commands/inspect.js";
 import { RUN_USAGE, runCommand } from "./commands/run.js";
@@ -10,7 +11,8 @@ import { RUN_USAGE, runCommand } from "./commands/run.js";
 const USAGE = `usage:
   ${RUN_USAGE}
   ${INSPECT_USAGE}
-  ${COMPARE_USAGE}`;
+  ${COMPARE_USAGE}
+  ${BENCH_USAGE}`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -24,6 +26,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case "compare":
         await compareCommand(parseArgs(rest, ["input", "dumps"], ["json"]));
+        return 0;
+      case "bench":
+        await benchCommand(parseArgs(rest, ["engine", "runs"], ["json", "per-op"]));
         return 0;
       case "help":
       case "--help":

@@ -76,6 +76,8 @@ static void host_print(xsMachine* the)
 		writeUtf8(stdout, xsToString(xsArg(index)));
 	}
 	fputc('\n', stdout);
+	/* Flush each line, so that a reader on a pipe sees progress as it happens. */
+	fflush(stdout);
 }
 
 static void host_gc(xsMachine* the)

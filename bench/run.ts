@@ -1,0 +1,105 @@
+// npm run bench: benchmarks the TFLM fixture models on XS, Node and QuickJS,
+// microq's kernels against the naive TFLM reference ports in the same engine
+// process, prints summary tables and writes bench/results/latest.json.
+//
+// The fixture models sit beside the repository, in
+// ../shared/fixtures/tflm/models. Each model runs in one process per engine,
+// one after the other, so that two measurements never share the CPU. All
+// runs load copies of the dist/ bundles taken at the start, so that a
+// rebuild during the benchmark cannot mix two builds in one results file.
+
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { arch, cpus, platform, tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { REPOSITORY_ROOT } from "../tools/bundle.js";
+import { BenchBundles, bundleDigests, snapshotBenchBundles } from "../tools/bench/bundles.js";
+import { formatBenchSummary } from "../tools/bench/format.js";
+import { ProgressReporter } from "../tools/bench/progress.js";
+import { BenchEngine, BenchReport } from "../tools/bench/report.js";
+import { DEFAULT_RUNS, benchModelOn } from "../tools/bench/run_bench.js";
+import { readBinaryFile } from "../tools/model_files.js";
+
+const MODELS = ["hello_world_int8", "micro_speech_quantized", "person_detect"];
+const ENGINES: readonly BenchEngine[] = ["xs", "node", "quickjs"];
+const MODELS_FOLDER = resolve(REPOSITORY_ROOT, "..", "shared", "fixtures", "tflm", "models");
+const RESULTS_FILE = resolve(REPOSITORY_ROOT, "bench", "results", "latest.json");
+
+/** Contents of bench/results/latest.json. */
+interface BenchResultsFile {
+  /** ISO 8601 time at which the benchmark finished. */
+  finishedAt: string;
+  machine: { platform: string; arch: string; cpu: string; cpuCount: number; node: string };
+  /** First 12 hex digits of the SHA-256 of each bundle measured. */
+  bundleSha256: BenchBundles;
+  runs: number;
+  reports: BenchReport[];
+}
+
+async function main(): Promise<void> {
+  const modelPaths = MODELS.map((name) => resolve(MODELS_FOLDER, `${name}.tflite`));
+  const missing = modelPaths.find((path) => !existsSync(path));
+  if (missing !== undefined) {
+    throw new Error(`fixture model ${missing} not found: put the shared/ folder with fixtures/tflm/models beside the repository`);
+  }
+
+  const started = performance.now();
+  const snapshotFolder = mkdtempSync(join(tmpdir(), "microq-bench-bundles-"));
+  const progress = new ProgressReporter();
+  const reports: BenchReport[] = [];
+  let digests: BenchBundles;
+  try {
+    const bundlePaths = snapshotBenchBundles(snapshotFolder);
+    digests = bundleDigests(bundlePaths);
+    for (const engine of ENGINES) {
+      for (const modelPath of modelPaths) {
+        reports.push(
+          await benchModelOn({
+            modelPath,
+            model: readBinaryFile(modelPath, "model"),
+            engine,
+            runs: DEFAULT_RUNS,
+            perOperator: true,
+            bundlePaths,
+            onProgress: (message) => progress.update(message),
+          }),
+        );
+      }
+    }
+  } finally {
+    progress.finish();
+    rmSync(snapshotFolder, { recursive: true, force: true });
+  }
+
+  const cpuList = cpus();
+  const results: BenchResultsFile = {
+    finishedAt: new Date().toISOString(),
+    machine: {
+      platform: platform(),
+      arch: arch(),
+      cpu: cpuList[0]?.model ?? "unknown",
+      cpuCount: cpuList.length,
+      node: process.version,
+    },
+    bundleSha256: digests,
+    runs: DEFAULT_RUNS,
+    reports,
+  };
+  mkdirSync(dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(RESULTS_FILE, JSON.stringify(results, null, 2) + "\n");
+
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${formatBenchSummary(reports)}\n\n` +
+      `${results.machine.cpu}, ${results.machine.cpuCount} CPUs, Node ${results.machine.node}; ` +
+      `${MODELS.length} models on ${ENGINES.join(", ")} in ${seconds.toFixed(0)} s; ` +
+      `wrote ${relative(process.cwd(), RESULTS_FILE)}\n`,
+  );
+}
+
+try {
+  await main();
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`microq bench: ${message.split("\n")[0]}\n`);
+  process.exitCode = 1;
+}

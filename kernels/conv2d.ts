@@ -1,8 +1,15 @@
 // CONV_2D, int8 activations with int8 per-channel (or per-tensor) weights and
-// int32 bias, as TFLM's reference ConvPerChannel computes it.
+// int32 bias, bit-exact with TFLM's reference ConvPerChannel.
+//
+// Both paths end in the matrix product of gemm.ts, with the input zero point
+// folded into the bias:
+//   pointwise  1x1 filter, stride 1, one group and a depth of whole words:
+//              the input tensor itself is the left operand, one row a pixel.
+//   patches    everything else: gatherPatches (im2col.ts) copies a band of
+//              output pixels' patches into scratch memory, and the product
+//              runs over it, one group at a time.
 
 import { InvalidModelError } from "../runtime/errors.js";
-import { multiplyByQuantizedMultiplier } from "../runtime/fixedpoint.js";
 import { OperatorDef } from "../runtime/model.js";
 import { readConv2DOptions } from "../runtime/schema/options.js";
 import { TensorType } from "../runtime/tensor_types.js";
@@ -21,8 +28,11 @@ import {
   perChannelMultipliers,
   readBias,
 } from "./common.js";
+import { GEMM_TILE_BYTES, createGemmPlan, gemm } from "./gemm.js";
+import { PatchGeometry, gatherPatches, patchRowsPerPass } from "./im2col.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
-import { tapRange } from "./taps.js";
+import { prepareRequantization } from "./requantize.js";
+import { packRows, sumRows, wordsFor } from "./weight_packing.js";
 
 export const conv2dKernel: Kernel = {
   name: "CONV_2D",
@@ -70,75 +80,102 @@ export const conv2dKernel: Kernel = {
     const [activationMin, activationMax] = activationRange(op, options.activation, output);
     context.notePersistentBytes(multipliers.byteLength + shifts.byteLength);
 
+    // Each output channel's weights, (filter_y, filter_x, channel) in order,
+    // are one row of the product's right operand.
+    const patchLength = filterHeight * filterWidth * filterDepth;
+    const weightsBytes = context.constantBytes(op.inputs[1]);
+    const weightData = new Int8Array(weightsBytes.buffer, weightsBytes.byteOffset, weightsBytes.byteLength);
+    const packed = packRows(context, weightData, outputChannels, patchLength);
+    const weightSums = sumRows(weightData, outputChannels, patchLength);
+    const requantization = prepareRequantization(bias, weightSums, inputZeroPoint, multipliers, shifts);
+    const plan = createGemmPlan(packed.words, packed.rowWords, requantization, outputZeroPoint, activationMin, activationMax);
+    context.notePersistentBytes(requantization.byteLength + GEMM_TILE_BYTES);
+
     const outputHeight = vertical.outputSize;
     const outputWidth = horizontal.outputSize;
-    const rows = tapRange(outputHeight, options.strideHeight, vertical.before, options.dilationHeight, filterHeight, inputHeight);
-    const columns = tapRange(outputWidth, options.strideWidth, horizontal.before, options.dilationWidth, filterWidth, inputWidth);
-    context.notePersistentBytes(rows.byteLength + columns.byteLength);
-    const outputChannelsPerGroup = outputChannels / groups;
-
+    const macs = batches * outputHeight * outputWidth * outputChannels * patchLength;
     const inputIndex = op.inputs[0];
-    const weightsBytes = context.constantBytes(op.inputs[1]);
     const outputIndex = op.outputs[0];
+    // Activations live in the arena at offsets that are multiples of 16, but
+    // a constant input may sit anywhere in the model.
+    const inputAligned = !context.isConstant(inputIndex) || context.constantBytes(inputIndex).byteOffset % 4 === 0;
+    const pointwise =
+      filterHeight === 1 && filterWidth === 1 && options.strideHeight === 1 && options.strideWidth === 1 &&
+      groups === 1 && inputDepth % 4 === 0 && inputAligned;
+
+    if (pointwise) {
+      const pixels = batches * inputHeight * inputWidth;
+      const depthWords = inputDepth >> 2;
+      let inputWords: Int32Array = new Int32Array(0);
+      let outputData: Int8Array = new Int8Array(0);
+      return {
+        macs,
+        bind(memory: MemoryContext): void {
+          const inputData = memory.int8(inputIndex);
+          inputWords = new Int32Array(inputData.buffer, inputData.byteOffset, pixels * depthWords);
+          outputData = memory.int8(outputIndex);
+        },
+        invoke(): void {
+          gemm(plan, inputWords, 0, depthWords, pixels, outputData, 0, outputChannels, 0, outputChannels);
+        },
+      };
+    }
+
+    const rowWords = wordsFor(patchLength);
+    const geometry: PatchGeometry = {
+      inputHeight,
+      inputWidth,
+      inputDepth,
+      filterHeight,
+      filterWidth,
+      channels: filterDepth,
+      strideHeight: options.strideHeight,
+      strideWidth: options.strideWidth,
+      dilationHeight: options.dilationHeight,
+      dilationWidth: options.dilationWidth,
+      padTop: vertical.before,
+      padLeft: horizontal.before,
+      outputWidth,
+      rowBytes: rowWords * 4,
+    };
+    const outputPixels = outputHeight * outputWidth;
+    const pixelsPerPass = patchRowsPerPass(geometry.rowBytes, outputPixels);
+    const patchWordCount = pixelsPerPass * rowWords;
+    const scratch = context.requestScratch(patchWordCount * 4);
+    const channelsPerGroup = outputChannels / groups;
+    const inputImageSize = inputHeight * inputWidth * inputDepth;
+    const outputImageSize = outputPixels * outputChannels;
     let inputData: Int8Array = new Int8Array(0);
     let outputData: Int8Array = new Int8Array(0);
-    const weightData = new Int8Array(weightsBytes.buffer, weightsBytes.byteOffset, weightsBytes.byteLength);
-
+    let patchWords: Int32Array = new Int32Array(0);
+    let patchBytes: Int8Array = new Int8Array(0);
     return {
-      macs: batches * outputHeight * outputWidth * outputChannels * filterHeight * filterWidth * filterDepth,
+      macs,
       bind(memory: MemoryContext): void {
         inputData = memory.int8(inputIndex);
         outputData = memory.int8(outputIndex);
+        patchWords = memory.scratchInt32(scratch, patchWordCount);
+        patchBytes = new Int8Array(patchWords.buffer, patchWords.byteOffset, patchWordCount * 4);
       },
       invoke(): void {
-        const input = inputData;
-        const filter = weightData;
-        const out = outputData;
-        const inputOffset = -inputZeroPoint;
-        const strideH = options.strideHeight;
-        const strideW = options.strideWidth;
-        const dilationH = options.dilationHeight;
-        const dilationW = options.dilationWidth;
-        const padTop = vertical.before;
-        const padLeft = horizontal.before;
-
-        const inputRowStride = inputWidth * inputDepth;
-        let outIndex = 0;
-        for (let batch = 0; batch < batches; batch++) {
-          const batchBase = batch * inputHeight * inputRowStride;
-          for (let outY = 0; outY < outputHeight; outY++) {
-            const inYOrigin = outY * strideH - padTop;
-            const filterYStart = rows[2 * outY];
-            const filterYEnd = rows[2 * outY + 1];
-            for (let outX = 0; outX < outputWidth; outX++) {
-              const inXOrigin = outX * strideW - padLeft;
-              const filterXStart = columns[2 * outX];
-              const filterXEnd = columns[2 * outX + 1];
-              for (let outChannel = 0; outChannel < outputChannels; outChannel++) {
-                const group = (outChannel / outputChannelsPerGroup) | 0;
-                const inChannelBase = group * filterDepth;
-                // Range: |acc| <= taps * 127 * 255 plus |bias|; for the
-                // filter sizes accepted here this stays inside int32.
-                let acc = bias[outChannel];
-                for (let filterY = filterYStart; filterY < filterYEnd; filterY++) {
-                  const inY = inYOrigin + dilationH * filterY;
-                  const rowBase = batchBase + inY * inputRowStride + inChannelBase;
-                  const filterRowBase = ((outChannel * filterHeight + filterY) * filterWidth) * filterDepth;
-                  for (let filterX = filterXStart; filterX < filterXEnd; filterX++) {
-                    const inX = inXOrigin + dilationW * filterX;
-                    const inBase = rowBase + inX * inputDepth;
-                    const filterBase = filterRowBase + filterX * filterDepth;
-                    for (let inChannel = 0; inChannel < filterDepth; inChannel++) {
-                      acc += filter[filterBase + inChannel] * (input[inBase + inChannel] + inputOffset);
-                    }
-                  }
-                }
-
-                let value = multiplyByQuantizedMultiplier(acc, multipliers[outChannel], shifts[outChannel]) + outputZeroPoint;
-                if (value < activationMin) value = activationMin;
-                if (value > activationMax) value = activationMax;
-                out[outIndex++] = value;
-              }
+        let batch, firstPixel, count, group;
+        for (batch = 0; batch < batches; batch++) {
+          for (firstPixel = 0; firstPixel < outputPixels; firstPixel += pixelsPerPass) {
+            count = outputPixels - firstPixel < pixelsPerPass ? outputPixels - firstPixel : pixelsPerPass;
+            for (group = 0; group < groups; group++) {
+              gatherPatches(geometry, inputData, batch * inputImageSize, group * filterDepth, inputZeroPoint, patchBytes, firstPixel, count);
+              gemm(
+                plan,
+                patchWords,
+                0,
+                rowWords,
+                count,
+                outputData,
+                batch * outputImageSize + firstPixel * outputChannels,
+                outputChannels,
+                group * channelsPerGroup,
+                channelsPerGroup,
+              );
             }
           }
         }

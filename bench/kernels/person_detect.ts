@@ -4,8 +4,6 @@
 //
 // Kernel sets:
 //   microq  dist/microq.js, the optimized kernels.
-//   before  the loops microq ran before optimization
-//           (host-tests/kernels/reference_kernels.ts), bundled here with rollup.
 //   naive   dist/microq-naive.js, a line-by-line port of TFLM's reference
 //           kernels; skipped when that bundle is missing.
 //
@@ -24,7 +22,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { rollup } from "rollup";
 
 import { parseArgs, singleValue } from "../../tools/args.js";
 import { REPOSITORY_ROOT } from "../../tools/bundle.js";
@@ -58,38 +55,10 @@ interface SetMeasurement {
   medianMs: number;
 }
 
-/** Bundles the runtime with the reference kernels of the test helpers, from the compiled files in build/. */
-async function bundleBeforeKernels(): Promise<string> {
-  const entryId = "\0before-entry";
-  const runtimeIndex = resolve(REPOSITORY_ROOT, "build", "runtime", "index.js");
-  const referenceKernels = resolve(REPOSITORY_ROOT, "build", "host-tests", "kernels", "reference_kernels.js");
-  for (const file of [runtimeIndex, referenceKernels]) {
-    if (!existsSync(file)) throw new Error(`${file} not found: run node scripts/build.mjs first`);
-  }
-  const entrySource =
-    `export * from ${JSON.stringify(runtimeIndex)};\n` +
-    `export { resolveReferenceKernel } from ${JSON.stringify(referenceKernels)};\n`;
-  const build = await rollup({
-    input: entryId,
-    plugins: [
-      {
-        name: "before-entry",
-        resolveId: (id) => (id === entryId ? id : null),
-        load: (id) => (id === entryId ? entrySource : null),
-      },
-    ],
-  });
-  const { output } = await build.generate({ format: "es" });
-  await build.close();
-  return output[0].code;
-}
-
 async function kernelSets(): Promise<KernelSetSource[]> {
   const microqPath = resolve(REPOSITORY_ROOT, "dist", "microq.js");
   if (!existsSync(microqPath)) throw new Error(`${microqPath} not found: run node scripts/build.mjs first`);
-  const sets: KernelSetSource[] = [
-    { name: "before", file: "before.mjs", code: await bundleBeforeKernels(), resolver: "resolveReferenceKernel" },
-  ];
+  const sets: KernelSetSource[] = [];
   const naivePath = resolve(REPOSITORY_ROOT, "dist", "microq-naive.js");
   if (existsSync(naivePath)) {
     sets.push({ name: "naive", file: "naive.mjs", code: readFileSync(naivePath, "utf8"), resolver: "resolveNaiveKernel" });

@@ -1,8 +1,7 @@
 // Checks every path of the optimized CONV_2D, DEPTHWISE_CONV_2D and
-// FULLY_CONNECTED kernels bit for bit against the plain reference loops of
-// reference_kernels.ts, on seeded random single-operator models. The
-// reference loops are those microq ran before optimization, and they pass
-// TFLM's golden tests.
+// FULLY_CONNECTED kernels bit for bit against the naive baseline
+// (bench/naive), a line-by-line port of TFLM's reference loops that passes
+// TFLM's golden tests, on seeded random single-operator models.
 //
 // Each case names the path its shape selects. The optimized interpreter runs
 // on an arena filled with random bytes and invokes twice, so that a kernel
@@ -16,7 +15,7 @@ import { multiplyByQuantizedMultiplier } from "../../runtime/fixedpoint.js";
 import { Interpreter } from "../../runtime/interpreter.js";
 import { ModelSpec, OperatorSpec, TensorSpec, writeModel } from "../../tools/tflite/writer.js";
 import { measureXsAllocations } from "../../tools/xs/allocation.js";
-import { resolveReferenceKernel } from "./reference_kernels.js";
+import { resolveNaiveKernel } from "../../bench/naive/resolver.js";
 
 type Activation = "NONE" | "RELU" | "RELU6";
 type Padding = "SAME" | "VALID";
@@ -369,7 +368,7 @@ function invokeOnce(interpreter: Interpreter, input: Int8Array): Int8Array {
 
 /** Runs the model with the reference kernels and with microq's kernels, and asserts equal outputs. */
 function assertMatchesReference(label: string, generated: Generated, random: Xorshift32, mayBeConstant: boolean): void {
-  const reference = new Interpreter(generated.model, { resolveKernel: resolveReferenceKernel });
+  const reference = new Interpreter(generated.model, { resolveKernel: resolveNaiveKernel });
   const expected = invokeOnce(reference, generated.input);
 
   // The optimized kernels may request scratch memory that the reference does not.

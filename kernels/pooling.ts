@@ -265,6 +265,11 @@ function maxPool(plan: PoolingPlan): PreparedOp {
 }
 
 /** Filter taps of one invoke, padded taps included, as the operator's cost figure. */
+/** Counts the in-bounds taps one invoke visits: the work, not the nominal filter area. */
 function poolingTaps(plan: PoolingPlan): number {
-  return plan.batches * plan.outputHeight * plan.outputWidth * plan.channels * plan.filterHeight * plan.filterWidth;
+  let rowTaps = 0;
+  for (let i = 0; i < plan.outputHeight; i++) rowTaps += plan.rows[2 * i + 1] - plan.rows[2 * i];
+  let columnTaps = 0;
+  for (let i = 0; i < plan.outputWidth; i++) columnTaps += plan.columns[2 * i + 1] - plan.columns[2 * i];
+  return plan.batches * plan.channels * rowTaps * columnTaps;
 }

@@ -18,11 +18,12 @@ export function tapRange(
 ): Int32Array {
   const ranges = new Int32Array(2 * outputSize);
   for (let o = 0; o < outputSize; o++) {
+    // Closed forms, so that the cost does not grow with the filter size: the
+    // first tap at or after input 0, and one past the last tap before
+    // inputSize. Doubles are exact here because every operand is below 2^53.
     const origin = o * stride - padBefore;
-    let start = 0;
-    while (start < filterSize && origin + dilation * start < 0) start++;
-    let end = filterSize;
-    while (end > start && origin + dilation * (end - 1) >= inputSize) end--;
+    const start = origin >= 0 ? 0 : Math.min(Math.ceil(-origin / dilation), filterSize);
+    const end = Math.max(Math.min(Math.floor((inputSize - 1 - origin) / dilation) + 1, filterSize), start);
     ranges[2 * o] = start;
     ranges[2 * o + 1] = end;
   }

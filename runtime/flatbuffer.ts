@@ -222,7 +222,7 @@ export class FlatBufferReader {
   }
 }
 
-/** Decodes UTF-8 without TextDecoder, which not every XS build provides. */
+/** Decodes UTF-8 without TextDecoder, which not every XS build provides, replacing invalid and control characters. */
 function decodeUtf8(bytes: Uint8Array, start: number, length: number): string {
   let text = "";
   let i = start;
@@ -242,7 +242,10 @@ function decodeUtf8(bytes: Uint8Array, start: number, length: number): string {
     } else if (byte0 >= 0x80) {
       codePoint = 0xfffd;
     }
-    text += String.fromCodePoint(codePoint > 0x10ffff ? 0xfffd : codePoint);
+    // Control characters become U+FFFD too: names end up in one-line error
+    // messages and terminal output, where a newline or escape would garble them.
+    const isControl = codePoint < 0x20 || (codePoint >= 0x7f && codePoint < 0xa0);
+    text += String.fromCodePoint(codePoint > 0x10ffff || isControl ? 0xfffd : codePoint);
   }
   return text;
 }

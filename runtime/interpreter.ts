@@ -2,7 +2,7 @@
 // each kernel, plan the arena (lifetimes.ts, planner.ts), bind views
 // (memory_context.ts), then invoke any number of times without allocating.
 
-import { ArenaTooSmallError, InvalidModelError, MicroqError, UnsupportedError } from "./errors.js";
+import { ArenaTooSmallError, InvalidInputError, InvalidModelError, MicroqError, UnsupportedError } from "./errors.js";
 import { tensorLifetimes } from "./lifetimes.js";
 import { createMemoryContext } from "./memory_context.js";
 import { ModelDef, OperatorDef, TensorDef, parseModel } from "./model.js";
@@ -20,6 +20,8 @@ export interface InterpreterOptions {
   arena?: ArrayBuffer;
   /** Largest arena the interpreter agrees to plan, in bytes. Default 64 MiB. */
   maxArenaBytes?: number;
+  /** Largest multiply-accumulate count of one invoke. Default 2^31. */
+  maxMacs?: number;
   /**
    * Kernel lookup by builtin operator code, like TFLM's op resolver. The
    * default resolves every kernel microq ships; return undefined for an
@@ -33,6 +35,16 @@ export interface InterpreterOptions {
  * plan beyond it comes from a corrupted shape rather than a real model.
  */
 const DEFAULT_MAX_ARENA_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Default work limit of one invoke. MobileNet v2 at 224x224 needs about 0.3
+ * billion MACs; a corrupted shape can ask for thousands of times more, which
+ * would look like a hang.
+ */
+const DEFAULT_MAX_MACS = 0x80000000;
+
+/** The most unsupported operators spelled out one by one in an error message. */
+const DETAILED_PROBLEMS = 3;
 
 /** One operator as seen by inspect and benchmarks. */
 export interface OperatorSummary {
@@ -61,7 +73,8 @@ export class Interpreter {
   /** Arena byte offset of each tensor that lives in the arena. */
   private readonly tensorOffsets: Map<number, number>;
 
-  constructor(source: ModelSource, options: InterpreterOptions = {}) {
+  constructor(source: ModelSource, options: InterpreterOptions | null = {}) {
+    options = checkOptions(options);
     const bytes = toBytes(source);
     const resolveKernel = options.resolveKernel ?? findKernel;
     const model = parseModel(bytes);
@@ -73,10 +86,12 @@ export class Interpreter {
     let persistentBytes = 0;
     const prepared: PreparedOp[] = [];
     const problems: string[] = [];
+    const missingKernels = new Map<string, number>();
     for (const op of model.operators) {
       const kernel: Kernel | undefined = op.builtinCode >= 0 ? resolveKernel(op.builtinCode) : undefined;
       if (kernel === undefined) {
         problems.push(`operator ${op.index} ${op.name} (not implemented)`);
+        missingKernels.set(op.name, (missingKernels.get(op.name) ?? 0) + 1);
         continue;
       }
       const context: PrepareContext = {
@@ -109,11 +124,7 @@ export class Interpreter {
       }
     }
     if (problems.length > 0) {
-      throw new UnsupportedError(
-        `model uses ${problems.length} unsupported operator${problems.length === 1 ? "" : "s"}: ` +
-          `${problems.join("; ")}. Use only operators and types microq supports (see microq inspect)`,
-        problems,
-      );
+      throw new UnsupportedError(summarizeProblems(problems, missingKernels), problems);
     }
 
     // Plan: every non-constant tensor the graph touches, then the scratch buffers.
@@ -124,6 +135,15 @@ export class Interpreter {
       arenaTensors.push(index);
       requests.push({ bytes: model.tensors[index].byteLength, firstUse: lifetime[0], lastUse: lifetime[1] });
     });
+    const maxMacs = options.maxMacs ?? DEFAULT_MAX_MACS;
+    let totalMacs = 0;
+    for (const op of prepared) totalMacs += op.macs;
+    if (totalMacs > maxMacs) {
+      throw new UnsupportedError(
+        `model needs ${totalMacs} multiply-accumulates per invoke, more than the limit of ${maxMacs}; ` +
+          `check the tensor shapes with microq inspect, or raise the maxMacs option to run it anyway`,
+      );
+    }
     const scratchBase = requests.length;
     for (const request of scratchRequests) requests.push(request);
     const plan = planMemory(requests);
@@ -210,6 +230,50 @@ export class Interpreter {
     }
     throw new InvalidModelError(`tensor ${index} "${tensor.name}" is not used by any operator, so it has no memory`);
   }
+}
+
+function checkOptions(options: InterpreterOptions | null): InterpreterOptions {
+  if (options === null || options === undefined) return {};
+  if (typeof options !== "object") {
+    throw new InvalidInputError(`options must be an object, got ${typeof options}`);
+  }
+  const arena = options.arena;
+  if (arena !== undefined && !(arena instanceof ArrayBuffer)) {
+    const kind = arena === null ? "null" : ArrayBuffer.isView(arena) ? "a typed array" : typeof arena;
+    throw new InvalidInputError(`options.arena must be an ArrayBuffer, got ${kind}; pass new ArrayBuffer(arenaBytes)`);
+  }
+  for (const name of ["maxArenaBytes", "maxMacs"] as const) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === "number" && value >= 0)) {
+      throw new InvalidInputError(`options.${name} must be a non-negative number, got ${String(value)}`);
+    }
+  }
+  if (options.resolveKernel !== undefined && typeof options.resolveKernel !== "function") {
+    throw new InvalidInputError(`options.resolveKernel must be a function, got ${typeof options.resolveKernel}`);
+  }
+  return options;
+}
+
+/**
+ * Builds one message for all unsupported operators: operators without a
+ * kernel are counted by name, and the first few other problems are given
+ * in full.
+ */
+function summarizeProblems(problems: readonly string[], missingKernels: ReadonlyMap<string, number>): string {
+  const parts: string[] = [];
+  if (missingKernels.size > 0) {
+    const names: string[] = [];
+    missingKernels.forEach((count, name) => names.push(count === 1 ? name : `${name} x${count}`));
+    parts.push(`not implemented: ${names.join(", ")}`);
+  }
+  const detailed = problems.filter((problem) => !problem.endsWith("(not implemented)"));
+  for (const problem of detailed.slice(0, DETAILED_PROBLEMS)) parts.push(problem);
+  if (detailed.length > DETAILED_PROBLEMS) parts.push(`and ${detailed.length - DETAILED_PROBLEMS} more`);
+  const count = problems.length;
+  return (
+    `model uses ${count} unsupported operator${count === 1 ? "" : "s"}: ${parts.join("; ")}. ` +
+    `Use only operators and types microq supports (microq inspect lists each one)`
+  );
 }
 
 function toBytes(source: ModelSource): Uint8Array {

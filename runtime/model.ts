@@ -15,8 +15,11 @@ export const MAX_TENSOR_ELEMENTS = 0x4000000;
  * have a few hundred; the caps keep the quadratic memory planner fast on a
  * corrupted file.
  */
-export const MAX_TENSORS = 16384;
-export const MAX_OPERATORS = 8192;
+export const MAX_TENSORS = 8192;
+export const MAX_OPERATORS = 2048;
+
+/** Largest tensor rank accepted; TFLM kernels handle at most 6 dimensions. */
+export const MAX_RANK = 8;
 
 export interface TensorDef {
   readonly index: number;
@@ -158,7 +161,15 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
     const bufferIndex = reader.fieldUint32(table, 2, "buffer", 0);
     const isVariable = reader.fieldBool(table, 5, "is_variable");
 
+    if (shape.length > MAX_RANK) {
+      throw new InvalidModelError(
+        `${what} has ${shape.length} dimensions, more than the ${MAX_RANK} microq accepts; the file is corrupted`,
+      );
+    }
+    // The extent (product of the non-zero dimensions) is bounded too: kernels
+    // size per-row tables from single dimensions, even of an empty tensor.
     let elementCount = 1;
+    let extent = 1;
     for (let d = 0; d < shape.length; d++) {
       const dim = shape[d];
       if (dim < 0) {
@@ -168,9 +179,10 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
         );
       }
       elementCount *= dim;
-      if (elementCount > MAX_TENSOR_ELEMENTS) {
+      if (dim > 0) extent *= dim;
+      if (extent > MAX_TENSOR_ELEMENTS) {
         throw new InvalidModelError(
-          `${what} shape [${shape}] has more than ${MAX_TENSOR_ELEMENTS} elements; ` +
+          `${what} shape [${shape}] spans more than ${MAX_TENSOR_ELEMENTS} elements; ` +
             `the model is corrupted or far too large for a microcontroller`,
         );
       }

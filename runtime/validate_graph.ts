@@ -9,11 +9,19 @@ import { isSupportedTensorType, tensorTypeName } from "./tensor_types.js";
 /** Checks tensor types and that every operator input exists before the operator runs. */
 export function validateGraph(model: ModelDef): void {
   const available = new Uint8Array(model.tensors.length);
+  // An empty tensor has no data to wait for, whether or not it has a buffer.
   for (const tensor of model.tensors) {
-    if (tensor.dataOffset >= 0 || tensor.isVariable) available[tensor.index] = 1;
+    if (tensor.dataOffset >= 0 || tensor.isVariable || tensor.elementCount === 0) available[tensor.index] = 1;
   }
   for (const index of model.inputs) {
     if (index < 0) throw new InvalidModelError(`graph input list contains ${index}; the file is corrupted`);
+    const tensor = model.tensors[index];
+    if (tensor.dataOffset >= 0) {
+      throw new InvalidModelError(
+        `graph input tensor ${index} "${tensor.name}" is a constant stored in the model, so input data ` +
+          `would be ignored; the file is corrupted`,
+      );
+    }
     available[index] = 1;
   }
   for (const op of model.operators) {

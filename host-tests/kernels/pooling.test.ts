@@ -200,10 +200,13 @@ for (const c of CASES) {
   });
 }
 
-test("pooling reports filter taps as macs", () => {
-  // 1x5x7x3 with a 3x3 window, stride 2, SAME: a 3x4 output of 3 channels.
-  assert.is(prepareLayer(averagePool2dKernel, poolSetup(CASES[0], AVERAGE_POOL_2D)).prepared.macs, 3 * 4 * 3 * 9);
-  assert.is(prepareLayer(maxPool2dKernel, poolSetup(CASES[0], MAX_POOL_2D)).prepared.macs, 3 * 4 * 3 * 9);
+test("pooling counts in-bounds taps as macs", () => {
+  // 1x5x7x3 with a 3x3 window, stride 2, SAME, padding 1 before: the three
+  // output rows see 2, 3 and 2 input rows, the four output columns 2, 3, 3
+  // and 2 input columns, for each of the 3 channels.
+  const taps = 3 * (2 + 3 + 2) * (2 + 3 + 3 + 2);
+  assert.is(prepareLayer(averagePool2dKernel, poolSetup(CASES[0], AVERAGE_POOL_2D)).prepared.macs, taps);
+  assert.is(prepareLayer(maxPool2dKernel, poolSetup(CASES[0], MAX_POOL_2D)).prepared.macs, taps);
 });
 
 // ---------------------------------------------------------------------------

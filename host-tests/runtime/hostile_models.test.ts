@@ -1,0 +1,133 @@
+// Structurally valid but hostile models, built with the TFLite writer: each
+// must load fast or fail with a typed MicroqError whose one-line message
+// names the problem. Cases come from a review that found each of them
+// hanging, allocating gigabytes or running silently wrong.
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadBundle } from "../../tools/bundle.js";
+import { TensorSpec, writeModel } from "../../tools/tflite/writer.js";
+import { readFixture, tflmModel } from "../fixtures.js";
+
+function activation(name: string, shape: number[], scale = 0.05, zeroPoint = 0): TensorSpec {
+  return { name, type: "int8", shape, scale: [scale], zeroPoint: [zeroPoint] };
+}
+
+function poolModel(shape: number[], filter: number): Uint8Array {
+  return writeModel({
+    tensors: [activation("in", shape), activation("out", shape)],
+    operators: [
+      {
+        op: "MAX_POOL_2D",
+        inputs: [0],
+        outputs: [1],
+        options: { type: "Pool2DOptions", fields: { padding: "SAME", stride_w: 1, stride_h: 1, filter_width: filter, filter_height: filter } },
+      },
+    ],
+    inputs: [0],
+    outputs: [1],
+  });
+}
+
+test("pool filter of 2^31 - 1 loads at once", async () => {
+  const microq = await loadBundle();
+  const interpreter = new microq.Interpreter(poolModel([1, 4, 4, 1], 0x7fffffff));
+  interpreter.inputs[0].data.set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+  interpreter.invoke();
+  // Every window covers the whole 4x4 input, so every output is its maximum.
+  assert.equal(Array.from(interpreter.outputs[0].data), new Array(16).fill(16));
+});
+
+test("empty tensor with a huge dimension is rejected", async () => {
+  const microq = await loadBundle();
+  assert.throws(() => new microq.Interpreter(poolModel([1, 0, 0x7fffffff, 1], 1)), (error: Error) => {
+    return error instanceof microq.InvalidModelError && /spans more than/.test(error.message);
+  });
+});
+
+test("work limit rejects a huge convolution", async () => {
+  const microq = await loadBundle();
+  const channels = 64;
+  const model = writeModel({
+    tensors: [
+      activation("in", [1, 1024, 1024, channels]),
+      { name: "w", type: "int8", shape: [channels, 3, 3, channels], data: new Uint8Array(channels * 9 * channels), scale: [0.01], zeroPoint: [0] },
+      activation("out", [1, 1024, 1024, channels]),
+    ],
+    operators: [
+      { op: "CONV_2D", inputs: [0, 1, -1], outputs: [2], options: { type: "Conv2DOptions", fields: { padding: "SAME", stride_w: 1, stride_h: 1 } } },
+    ],
+    inputs: [0],
+    outputs: [2],
+  });
+  assert.throws(
+    () => new microq.Interpreter(model, { maxArenaBytes: 2 ** 40 }),
+    (error: Error) => error instanceof microq.UnsupportedError && /multiply-accumulates per invoke, more than the limit/.test(error.message),
+  );
+});
+
+test("graph input stored as a constant is rejected", async () => {
+  const microq = await loadBundle();
+  const model = writeModel({
+    tensors: [
+      { name: "in", type: "int8", shape: [1, 4], data: new Uint8Array([7, 7, 7, 7]), scale: [0.05], zeroPoint: [0] },
+      activation("out", [1, 4]),
+    ],
+    operators: [{ op: "RESHAPE", inputs: [0], outputs: [1] }],
+    inputs: [0],
+    outputs: [1],
+  });
+  assert.throws(
+    () => new microq.Interpreter(model),
+    (error: Error) => error instanceof microq.InvalidModelError && /is a constant stored in the model/.test(error.message),
+  );
+});
+
+test("arena option must be an ArrayBuffer", async () => {
+  const microq = await loadBundle();
+  const model = readFixture(tflmModel("hello_world_int8").model);
+  for (const arena of [new Uint8Array(4096), 4096, null, "arena"]) {
+    assert.throws(
+      () => new microq.Interpreter(model, { arena } as never),
+      (error: Error) => error instanceof microq.InvalidInputError && /options.arena must be an ArrayBuffer/.test(error.message),
+      `arena ${String(arena)}`,
+    );
+  }
+  const interpreter = new microq.Interpreter(model, null);
+  assert.ok(interpreter.arenaBytes > 0, "null options mean defaults");
+});
+
+test("control characters in names stay out of messages", async () => {
+  const microq = await loadBundle();
+  const model = writeModel({
+    tensors: [activation("in\nput\u001b[31m", [1, 4]), activation("out", [1, 5])],
+    operators: [{ op: "RESHAPE", inputs: [0], outputs: [1] }],
+    inputs: [0],
+    outputs: [1],
+  });
+  try {
+    new microq.Interpreter(model);
+    assert.unreachable("a reshape from 4 to 5 elements must be rejected");
+  } catch (error) {
+    assert.instance(error, microq.MicroqError);
+    assert.not.match((error as Error).message, /[\u0000-\u001f]/, "no control characters");
+  }
+});
+
+test("unsupported operators are summarized by name", async () => {
+  const microq = await loadBundle();
+  const model = readFixture(tflmModel("mobilenet_v2_quantized_1x3x224x224").model);
+  try {
+    new microq.Interpreter(model);
+    assert.unreachable("mobilenet_v2 uses operators microq lacks");
+  } catch (error) {
+    assert.instance(error, microq.UnsupportedError);
+    const message = (error as Error).message;
+    assert.match(message, /not implemented: .*PAD x18/);
+    assert.match(message, /ADD x10/);
+    assert.ok(message.length < 400, `message of ${message.length} characters`);
+    assert.ok((error as InstanceType<typeof microq.UnsupportedError>).problems.length >= 30, "one problem per operator");
+  }
+});
+
+test.run();

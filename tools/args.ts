@@ -26,8 +26,13 @@ export function parseArgs(argv: readonly string[], valueOptions: readonly string
       flags.add(name);
     } else if (valueOptions.includes(name)) {
       let value: string | undefined;
-      if (equals >= 0) value = arg.slice(equals + 1);
-      else value = argv[++i];
+      if (equals >= 0) {
+        value = arg.slice(equals + 1);
+      } else {
+        // A following option is not taken as the value: in "--input --output x.bin" the
+        // value of --input is missing. A value that starts with "--" can be passed as --name=value.
+        value = argv[i + 1]?.startsWith("--") ? undefined : argv[++i];
+      }
       if (value === undefined || value === "") throw new UsageError(`option --${name} needs a value`);
       const list = values.get(name) ?? [];
       list.push(value);

@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { SetupError } from "./cli_errors.js";
 
 export type Microq = typeof import("../runtime/index.js");
 
@@ -16,7 +17,7 @@ let cached: Promise<Microq> | undefined;
 
 export function loadBundle(): Promise<Microq> {
   if (!existsSync(BUNDLE_PATH)) {
-    throw new Error(`${BUNDLE_PATH} not found; run npm install (or npm run build) first`);
+    throw new SetupError(`runtime bundle not found at ${BUNDLE_PATH}; run npm install in ${REPOSITORY_ROOT} to build it`);
   }
   cached ??= import(pathToFileURL(BUNDLE_PATH).href) as Promise<Microq>;
   return cached;

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { REPOSITORY_ROOT } from "../../tools/bundle.js";
-import type { CompareReport, LayerRow } from "../../tools/commands/compare.js";
+import { type CompareReport, type LayerRow, formatCompareReport } from "../../tools/commands/compare.js";
 import { writeModel } from "../../tools/tflite/writer.js";
 import { TFLM_FIXTURES, tflmModel } from "../fixtures.js";
 
@@ -209,7 +209,10 @@ test("model and input errors exit with 1 and one line", () => {
     microq("compare", files.model, "--input", shortInput),
     /input 0 file .*short\.bin has 10 bytes, but input tensor "Reshape_1" \(int8 \[1,1960\]\) needs 1960/,
   );
-  assertOneLineError(microq("compare", files.model, "--input", files.input, "--input", files.input), /has 1 input tensors, but 2 --input files/);
+  assertOneLineError(
+    microq("compare", files.model, "--input", files.input, "--input", files.input),
+    /has 1 input tensor, but 2 --input files were given/,
+  );
   assertOneLineError(microq("compare", join(workDir, "missing.tflite"), "--input", files.input), /model .*missing\.tflite not found/);
   assertOneLineError(microq("compare", files.input, "--input", files.input), /file identifier|corrupted|invalid/i);
   assertOneLineError(microq("compare", files.model, "--input", files.input, "--dumps", join(workDir, "no-such-dump")), /dump folder .* not found/);
@@ -218,6 +221,88 @@ test("model and input errors exit with 1 and one line", () => {
   cpSync(files.dumps, badIndex, { recursive: true });
   writeFileSync(join(badIndex, "index.json"), "{ not json");
   assertOneLineError(microq("compare", files.model, "--input", files.input, "--dumps", badIndex), /index\.json is not valid JSON/);
+});
+
+test("dump of another model exits with 1", () => {
+  const helloWorld = rand0("hello_world_int8");
+  const personDetect = rand0("person_detect");
+
+  // person_detect's dumped tensors have indices past hello_world's 10 tensors, so none is compared.
+  const noneCompared = microq("compare", helloWorld.model, "--input", helloWorld.input, "--dumps", personDetect.dumps);
+  assertOneLineError(
+    noneCompared,
+    /^microq: no tensor of dump folder .*person_detect\/rand0 could be compared with .*hello_world_int8\.tflite .*; pass the dump folder of this model$/,
+  );
+  assert.is(noneCompared.stdout, "", "no report");
+
+  // hello_world's dumped tensor 0 is int8 [1,1], person_detect's tensor 0 is int8 [1,3,3,8].
+  const otherShape = microq("compare", personDetect.model, "--input", personDetect.input, "--dumps", helloWorld.dumps);
+  assertOneLineError(
+    otherShape,
+    /^microq: dump tensor 0 "serving_default_dense_input:0" in .*hello_world_int8\/rand0 is int8 \[1,1\], but tensor 0 .* of .*person_detect\.tflite is int8 \[1,3,3,8\], so the dump is of another model; pass the dump folder of this model$/,
+  );
+  assert.not.match(otherShape.stderr, /internal error/);
+
+  for (const args of [["--json"], []]) {
+    const result = microq("compare", helloWorld.model, "--input", helloWorld.input, "--dumps", personDetect.dumps, ...args);
+    assert.is(result.status, 1, `with ${args.join(" ") || "text output"}`);
+  }
+});
+
+test("dump entry of another type or shape", () => {
+  const files = rand0("micro_speech_quantized");
+  for (const [field, value] of [["shape", [1, 7]], ["type", "uint8"]] as const) {
+    const edited = join(workDir, `micro_speech_other_${field}`);
+    cpSync(files.dumps, edited, { recursive: true });
+    const index = JSON.parse(readFileSync(join(edited, "index.json"), "utf8"));
+    const last = index.tensors[index.tensors.length - 1];
+    last[field] = value;
+    writeFileSync(join(edited, "index.json"), JSON.stringify(index));
+    assertOneLineError(
+      microq("compare", files.model, "--input", files.input, "--dumps", edited),
+      new RegExp(`^microq: dump tensor ${last.index} .* so the dump is of another model; pass the dump folder of this model$`),
+    );
+  }
+});
+
+test("dump with no comparable tensor", () => {
+  const files = rand0("micro_speech_quantized");
+  const edited = join(workDir, "micro_speech_none");
+  cpSync(files.dumps, edited, { recursive: true });
+  const index = JSON.parse(readFileSync(join(edited, "index.json"), "utf8"));
+  index.tensors = [{ ...index.tensors[0], index: 999, file: "999.bin" }];
+  writeFileSync(join(edited, "index.json"), JSON.stringify(index));
+  assertOneLineError(
+    microq("compare", files.model, "--input", files.input, "--dumps", edited),
+    /no tensor of dump folder .* could be compared with .*: dump tensor 999 .* the model has only 10 tensors.*; pass the dump folder of this model$/,
+  );
+
+  writeFileSync(join(edited, "index.json"), JSON.stringify({ tensors: [] }));
+  assertOneLineError(
+    microq("compare", files.model, "--input", files.input, "--dumps", edited),
+    /no tensor of dump folder .* could be compared .*index\.json lists no usable tensor\); pass the dump folder of this model$/,
+  );
+});
+
+test("text output escapes control characters", () => {
+  const row: LayerRow = {
+    operatorIndex: 0,
+    operator: "CUSTOM\u001b[2J",
+    tensorIndex: 1,
+    tensorName: "out\u001b[31m\u0000\u202e",
+    type: "int8",
+    shape: [4],
+    lsb: 1,
+    reference: null,
+    referenceNote: "no reference for \u001b]0;x\u0007",
+    dump: null,
+    firstMismatch: false,
+  };
+  const text = formatCompareReport({ model: "m.tflite", inputs: ["in.bin"], dumps: null, layers: [row], firstMismatch: null, notes: ["note \u001b[1m"] });
+  assert.not.match(text, /[\u0000-\u0009\u000b-\u001f\u202e]/, "no raw control character");
+  assert.ok(text.includes("out\\x1b[31m\\x00\\u202e"), "tensor name escaped");
+  assert.ok(text.includes("CUSTOM\\x1b[2J"), "operator name escaped");
+  assert.ok(text.includes("note \\x1b[1m"), "note escaped");
 });
 
 test.after(() => {

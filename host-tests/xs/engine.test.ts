@@ -6,8 +6,10 @@ import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 
+import { EngineTimeoutError } from "../../tools/cli_errors.js";
 import { measureXsAllocations, measureXsCallAllocations } from "../../tools/xs/allocation.js";
 import { XsError, runModelOnXs, runXsModule, xsnapPath } from "../../tools/xs/engine.js";
+import { BASE64_CHUNK_CHARS, arrayBufferExpression } from "../../tools/xs/model-module.js";
 
 // A replacement for the runtime bundle with the same Interpreter API. Its output 0 contains
 // the model's length and checksum, so a test can check that the model arrived unchanged.
@@ -169,7 +171,10 @@ test("runXsModule rejects after timeout", async () => {
   const run = runXsModule({ "main.mjs": "for (;;) {}" }, "main.mjs", { timeoutMs: 500 });
   await run.then(
     () => assert.unreachable("the endless loop finished"),
-    (error: Error) => assert.match(error.message, "timed out after 500 ms"),
+    (error: Error) => {
+      assert.instance(error, EngineTimeoutError);
+      assert.is(error.message, "the XS run timed out after 500 ms; the model may be too large to run on XS in that time");
+    },
   );
   assert.ok(Date.now() - start < 10_000, "the process was not killed at the timeout");
 });
@@ -183,6 +188,38 @@ test("runXsModule rejects invalid file names", async () => {
     () => assert.unreachable("a missing entry module was accepted"),
     (error: Error) => assert.match(error.message, "is not among the files"),
   );
+});
+
+test("arrayBufferExpression splits data into chunks", async () => {
+  // One chunk of base64 decodes to 3/4 of its length in bytes.
+  const chunkBytes = (BASE64_CHUNK_CHARS / 4) * 3;
+  for (const size of [1, 2, chunkBytes, chunkBytes + 1, 3 * chunkBytes + 2]) {
+    const bytes = new Uint8Array(size);
+    for (let index = 0; index < size; index++) {
+      bytes[index] = (index * 13 + (index >> 10)) & 0xff;
+    }
+    const expression = arrayBufferExpression(bytes);
+    const literals = expression.match(/"[A-Za-z0-9+/=]*"/g) ?? [];
+    assert.is(literals.length, Math.ceil(size / chunkBytes), `${size} bytes: number of literals`);
+    for (const text of literals) {
+      assert.ok(text.length - 2 <= BASE64_CHUNK_CHARS, `${size} bytes: a literal has ${text.length - 2} characters`);
+    }
+
+    const result = await runXsModule(
+      {
+        "main.mjs": `
+          const buffer = ${expression};
+          const bytes = new Uint8Array(buffer);
+          let checksum = 0;
+          for (let index = 0; index < bytes.length; index++) checksum = (Math.imul(checksum, 31) + bytes[index]) >>> 0;
+          print(buffer.byteLength, buffer.resizable === true, checksum);
+        `,
+      },
+      "main.mjs",
+    );
+    assert.is(result.stderr, "", `${size} bytes`);
+    assert.is(result.stdout, `${size} false ${checksum(bytes)}\n`, `${size} bytes: length, fixed length and checksum`);
+  }
 });
 
 test("runModelOnXs returns outputs of last invoke", async () => {
@@ -232,7 +269,7 @@ test("runModelOnXs rejects wrong input count", async () => {
   const run = runModelOnXs({ model: new Uint8Array([1]), inputs: [], bundlePath: stubBundlePath });
   await run.then(
     () => assert.unreachable("a missing input was accepted"),
-    (error: Error) => assert.is(error.message, "the model has 1 inputs but the request has 0: pass one Uint8Array per model input"),
+    (error: Error) => assert.is(error.message, "the model has 1 input but the request has 0: pass one Uint8Array per model input"),
   );
 });
 

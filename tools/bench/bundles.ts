@@ -31,7 +31,7 @@ export const DIST_BUNDLE_PATHS: BenchBundles = {
   harness: HARNESS_BUNDLE_PATH,
 };
 
-/** Reads the source of the three bundles, or throws an error naming npm run build when one is missing. */
+/** Reads the source of the three bundles, or throws a SetupError naming npm install when one is missing. */
 export function readBenchBundles(paths: BenchBundles = DIST_BUNDLE_PATHS): BenchBundles {
   return {
     microq: readBundle(paths.microq),

@@ -3,10 +3,9 @@
 // monotonic clock (performance.now) and the heap counters that
 // tools/xs/allocation.ts uses.
 
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type { ModelBenchResult } from "../../bench/harness/types.js";
 import { xsHostPath } from "../xs/paths.js";
 import { arrayBufferExpression, validateModelBytes } from "../xs/model-module.js";
@@ -54,16 +53,11 @@ export const XS_HOOKS = `{
 
 /**
  * Returns the program and arguments that run microq-xs-host on `module`.
- * The host prints through C stdio, which buffers a pipe in blocks of 4 KB
- * and flushes only at exit, so progress records would arrive all at once.
- * coreutils' stdbuf -oL makes the host's stdout line-buffered.
- * NOTE: without stdbuf in PATH the benchmark still runs, but progress shows only at the end.
+ * The host flushes stdout after every printed line, so progress records
+ * arrive as they are printed.
  */
 function xsHostCommand(module: string): [string, string[]] {
-  const host = xsHostPath();
-  const pathFolders = (process.env.PATH ?? "").split(delimiter).filter((folder) => folder !== "");
-  const stdbuf = pathFolders.map((folder) => join(folder, "stdbuf")).find((file) => existsSync(file));
-  return stdbuf === undefined ? [host, [module]] : [stdbuf, ["-oL", host, module]];
+  return [xsHostPath(), [module]];
 }
 
 /** Benchmarks the model with microq and the naive baseline in one XS process. */

@@ -15,6 +15,18 @@ export const BENCH_USAGE = "microq bench MODEL.tflite [--engine node|xs|quickjs]
 /** Maximum timed runs, because each run of a large model on XS lasts seconds. */
 const MAX_RUNS = 1000;
 
+export const BENCH_HELP = `usage: ${BENCH_USAGE}
+
+Measures the invoke time, memory and allocations of the model with microq's kernels and with
+the naive TFLite Micro reference ports, in one process of the engine, and the speedup
+between them. On XS it also reports the XS meter.
+
+options:
+  --engine NAME   node (the default), xs (microq-xs-host) or quickjs (QuickJS compiled to WebAssembly)
+  --runs N        timed runs of each measurement, 1 to ${MAX_RUNS} (default ${DEFAULT_RUNS})
+  --per-op        also time each operator on its own
+  --json          print the report as JSON`;
+
 function parseRuns(text: string): number {
   const runs = Number(text);
   if (!/^[0-9]+$/.test(text) || runs < 1 || runs > MAX_RUNS) {

@@ -11,8 +11,21 @@ import { TensorType, tensorTypeName } from "../../runtime/tensor_types.js";
 import { outputLsb, referenceLayer } from "../reference/layer.js";
 import { FloatReferenceError, decodeValues } from "../reference/tensor.js";
 import { TflmDump, readDumpTensorBytes, readTflmDump } from "../reference/tflm_dump.js";
+import { countOf, escapeControlCharacters, stringifyJsonForTerminal } from "../text.js";
 
 export const COMPARE_USAGE = "microq compare MODEL.tflite --input IN0.bin [--input IN1.bin ...] [--dumps DIR] [--json]";
+
+export const COMPARE_HELP = `usage: ${COMPARE_USAGE}
+
+Runs the model one operator at a time and prints, for each layer, how far microq's output
+is from a float reference of that layer and, with --dumps, from the tensor that TFLite Micro
+dumped for the same input.
+
+options:
+  --input FILE   raw little-endian bytes of one input tensor; give one per model input, in order
+  --dumps DIR    folder of tensors dumped from TFLite Micro for this model and input:
+                 index.json and one <tensor index>.bin file per tensor
+  --json         print the report as JSON`;
 
 type Interpreter = InstanceType<Microq["Interpreter"]>;
 
@@ -63,11 +76,11 @@ export async function compareCommand(args: ParsedArgs): Promise<void> {
 
   const modelPath = args.positional[0];
   const modelBytes = readBinaryFile(modelPath, "model");
-  const inputs = inputPaths.map((path, i) => readBinaryFile(path, `input ${i}`));
+  const inputs = inputPaths.map((path, i) => readBinaryFile(path, `input ${i} file`));
   const dump = dumpDirectory === null ? null : readTflmDump(dumpDirectory);
 
   const report = buildCompareReport(await loadBundle(), { modelPath, modelBytes, inputPaths, inputs, dump });
-  process.stdout.write(args.flags.has("json") ? JSON.stringify(report, null, 2) + "\n" : formatCompareReport(report) + "\n");
+  process.stdout.write(args.flags.has("json") ? stringifyJsonForTerminal(report) + "\n" : formatCompareReport(report) + "\n");
 }
 
 export interface CompareRequest {
@@ -87,7 +100,7 @@ export function buildCompareReport(microq: Microq, request: CompareRequest): Com
 
   let firstMismatch: CompareReport["firstMismatch"] = null;
   if (request.dump !== null) {
-    compareWithDump(model, request.dump, layers, outputs, notes);
+    compareWithDump(request.modelPath, model, request.dump, layers, outputs, notes);
     const first = layers.find((row) => row.dump !== null && row.dump.differing > 0);
     if (first !== undefined) {
       first.firstMismatch = true;
@@ -107,14 +120,15 @@ export function buildCompareReport(microq: Microq, request: CompareRequest): Com
 function checkInputs(interpreter: Interpreter, request: CompareRequest): void {
   if (request.inputs.length !== interpreter.inputs.length) {
     throw new InputFileError(
-      `${request.modelPath} has ${interpreter.inputs.length} input tensors, but ${request.inputs.length} --input files were given; ` +
+      `${request.modelPath} has ${countOf(interpreter.inputs.length, "input tensor")}, but ` +
+        `${countOf(request.inputs.length, "--input file")} ${request.inputs.length === 1 ? "was" : "were"} given; ` +
         `pass one per input, in order`,
     );
   }
   interpreter.inputs.forEach((tensor, i) => {
     if (request.inputs[i].byteLength !== tensor.bytes.byteLength) {
       throw new InputFileError(
-        `input ${i} file ${request.inputPaths[i]} has ${request.inputs[i].byteLength} bytes, but input tensor "${tensor.name}" ` +
+        `input ${i} file ${request.inputPaths[i]} has ${countOf(request.inputs[i].byteLength, "byte")}, but input tensor "${tensor.name}" ` +
           `(${tensor.type} [${tensor.shape}]) needs ${tensor.bytes.byteLength}; pass raw little-endian tensor bytes`,
       );
     }
@@ -241,30 +255,39 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * Fills in the dump columns of the rows whose tensor the dump contains.
  * Entries that cannot be compared (not in the model, not written by microq,
- * another type or shape, a missing file) become notes.
+ * a missing file) become notes. Throws InputFileError when the dump is of
+ * another model: an entry's type or shape differs from the model's tensor
+ * at that index, or no entry could be compared.
  */
-function compareWithDump(model: ModelDef, dump: TflmDump, layers: LayerRow[], outputs: Map<number, Uint8Array>, notes: string[]): void {
+function compareWithDump(
+  modelPath: string,
+  model: ModelDef,
+  dump: TflmDump,
+  layers: LayerRow[],
+  outputs: Map<number, Uint8Array>,
+  notes: string[],
+): void {
+  const firstNote = notes.length;
   notes.push(...dump.problems);
   const rows = new Map(layers.map((row) => [row.tensorIndex, row]));
   for (const entry of dump.tensors) {
     const label = `dump tensor ${entry.index} "${entry.name}"`;
     const tensor = model.tensors[entry.index];
     if (tensor === undefined) {
-      notes.push(`${label} not compared: the model has only ${model.tensors.length} tensors; check that the dump is of this model`);
+      notes.push(`${label} not compared: the model has only ${countOf(model.tensors.length, "tensor")}; check that the dump is of this model`);
       continue;
+    }
+    const modelType = tensorTypeName(tensor.type);
+    if (entry.type !== modelType || entry.shape.length !== tensor.shape.length || entry.shape.some((d, i) => d !== tensor.shape[i])) {
+      throw new InputFileError(
+        `${label} in ${dump.directory} is ${entry.type} [${entry.shape}], but tensor ${tensor.index} "${tensor.name}" of ` +
+          `${modelPath} is ${modelType} [${tensor.shape}], so the dump is of another model; pass the dump folder of this model`,
+      );
     }
     const row = rows.get(entry.index);
     const bytes = outputs.get(entry.index);
     if (row === undefined || bytes === undefined) {
       notes.push(`${label} not compared: microq does not produce it, as it is neither a graph input nor an operator output`);
-      continue;
-    }
-    const modelType = tensorTypeName(tensor.type);
-    if (entry.type !== modelType || entry.shape.length !== tensor.shape.length || entry.shape.some((d, i) => d !== tensor.shape[i])) {
-      notes.push(
-        `${label} not compared: it is ${entry.type} [${entry.shape}], but model tensor ${tensor.index} "${tensor.name}" is ` +
-          `${modelType} [${tensor.shape}]; check that the dump is of this model`,
-      );
       continue;
     }
     if (entry.producerOpIndex !== row.operatorIndex) {
@@ -278,10 +301,17 @@ function compareWithDump(model: ModelDef, dump: TflmDump, layers: LayerRow[], ou
       continue;
     }
     if (dumped.byteLength !== tensor.byteLength) {
-      notes.push(`${label} not compared: ${entry.file} has ${dumped.byteLength} bytes, the tensor has ${tensor.byteLength}`);
+      notes.push(`${label} not compared: ${entry.file} has ${countOf(dumped.byteLength, "byte")}, the tensor has ${tensor.byteLength}`);
       continue;
     }
     row.dump = difference(decodeValues(bytes, tensor.type), decodeValues(dumped, tensor.type), row.lsb);
+  }
+
+  if (!layers.some((row) => row.dump !== null)) {
+    const reason = dump.tensors.length === 0 ? "its index.json lists no usable tensor" : `the first reason: ${notes[firstNote]}`;
+    throw new InputFileError(
+      `no tensor of dump folder ${dump.directory} could be compared with ${modelPath} (${reason}); pass the dump folder of this model`,
+    );
   }
 }
 
@@ -315,7 +345,8 @@ export function formatCompareReport(report: CompareReport): string {
       line.push(row.dump === null ? "-" : String(row.dump.differing), row.dump === null ? "-" : formatLsb(row.dump.maxDifference));
     }
     line.push(row.firstMismatch ? `${row.tensorName}  ${FIRST_MISMATCH_MARKER}` : row.tensorName);
-    return line;
+    // Names come from the model file: escaping before the widths are measured keeps the columns aligned.
+    return line.map(escapeControlCharacters);
   });
 
   // Text columns align left and numeric ones right. The name column stays unpadded.
@@ -345,7 +376,8 @@ export function formatCompareReport(report: CompareReport): string {
     lines.push(`notes (${report.notes.length}):`);
     for (const note of report.notes) lines.push(`  ${note}`);
   }
-  return lines.join("\n");
+  // Notes and summary lines quote tensor names too.
+  return lines.map(escapeControlCharacters).join("\n");
 }
 
 function summaryLines(report: CompareReport): string[] {
@@ -371,7 +403,7 @@ function summaryLines(report: CompareReport): string[] {
   const compared = report.layers.filter((row) => row.dump !== null).length;
   const first = report.layers.find((row) => row.firstMismatch);
   if (first === undefined || first.dump === null) {
-    lines.push(`dump: all ${compared} compared tensors match microq`);
+    lines.push(compared === 1 ? "dump: the 1 compared tensor matches microq" : `dump: all ${compared} compared tensors match microq`);
   } else {
     const where = first.operatorIndex === null ? "graph input" : `operator ${first.operatorIndex} (${first.operator})`;
     lines.push(

@@ -4,8 +4,18 @@ import { ParsedArgs } from "../args.js";
 import { Microq, loadBundle } from "../bundle.js";
 import { UsageError } from "../cli_errors.js";
 import { readBinaryFile } from "../model_files.js";
+import { escapeControlCharacters, stringifyJsonForTerminal } from "../text.js";
 
 export const INSPECT_USAGE = "microq inspect MODEL.tflite [--json]";
+
+export const INSPECT_HELP = `usage: ${INSPECT_USAGE}
+
+Prints the model's operators, graph, tensors, inputs and outputs, and, when microq supports
+every operator, the multiply-accumulates per invoke and the arena and persistent memory in
+bytes; otherwise it lists the unsupported operators.
+
+options:
+  --json   print the report as JSON`;
 
 interface TensorReport {
   index: number;
@@ -103,12 +113,14 @@ export function formatInspectReport(report: InspectReport): string {
   if (report.description !== "") lines.push(`description: ${report.description}`);
   lines.push("");
   lines.push("operators:");
-  for (const [name, count] of Object.entries(report.operatorCounts).sort()) lines.push(`  ${name.padEnd(28)} ${count}`);
+  for (const [name, count] of Object.entries(report.operatorCounts).sort()) {
+    lines.push(`  ${escapeControlCharacters(name).padEnd(28)} ${count}`);
+  }
   lines.push("");
   lines.push("graph:");
   for (const op of report.operators) {
     const macs = op.macs === null ? "" : `  ${op.macs} MACs`;
-    lines.push(`  ${String(op.index).padStart(3)} ${op.name.padEnd(24)} [${op.inputs}] -> [${op.outputs}]${macs}`);
+    lines.push(`  ${String(op.index).padStart(3)} ${escapeControlCharacters(op.name).padEnd(24)} [${op.inputs}] -> [${op.outputs}]${macs}`);
   }
   lines.push("");
   lines.push("tensors:");
@@ -136,7 +148,10 @@ export function formatInspectReport(report: InspectReport): string {
   } else {
     lines.push("unsupported: none");
   }
-  return lines.join("\n");
+
+  // Tensor names, custom operator names and the description come from the model file, so
+  // control characters in them are printed as escapes such as \x1b, which a terminal shows as text.
+  return lines.map(escapeControlCharacters).join("\n");
 }
 
 export async function inspectCommand(args: ParsedArgs): Promise<void> {
@@ -144,5 +159,5 @@ export async function inspectCommand(args: ParsedArgs): Promise<void> {
   const path = args.positional[0];
   const bytes = readBinaryFile(path, "model");
   const report = await buildInspectReport(await loadBundle(), path, bytes);
-  process.stdout.write(args.flags.has("json") ? JSON.stringify(report, null, 2) + "\n" : formatInspectReport(report) + "\n");
+  process.stdout.write(args.flags.has("json") ? stringifyJsonForTerminal(report) + "\n" : formatInspectReport(report) + "\n");
 }

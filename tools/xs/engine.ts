@@ -14,7 +14,7 @@ export { XsError, type XsFiles, type XsRunOptions, type XsRunResult, type XsThro
 /**
  * Writes `files` to a fresh temporary folder, runs the ES module `entry` with `xsnap -m`
  * and removes the folder. A value thrown by the module is returned in `error`, with a
- * nonzero `status`. Rejects when the run exceeds `options.timeoutMs`.
+ * nonzero `status`. Rejects with an EngineTimeoutError when the run exceeds `options.timeoutMs`.
  */
 export function runXsModule(files: XsFiles, entry: string, options: XsRunOptions = {}): Promise<XsRunResult> {
   return runModuleOn({ path: xsnapPath(), args: ["-m"] }, files, entry, options);

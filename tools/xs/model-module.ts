@@ -4,11 +4,22 @@
 // xsnap CLI, on a 2-core Linux VM.
 import fs from "node:fs";
 
+import { REPOSITORY_ROOT } from "../bundle.js";
+import { SetupError } from "../cli_errors.js";
+
 /** The name under which the runtime bundle is copied into the run folder. */
 export const BUNDLE_FILE = "microq.js";
 
 /** Prefix of the lines that generated modules print for the host to parse. */
 export const RECORD_PREFIX = "#microq:";
+
+/**
+ * Maximum length of one base64 string literal in generated code. The XS parser rejects a
+ * string literal longer than its buffer with "buffer overflow", and both the xsnap CLI and
+ * microq-xs-host create the parser with an 8 MiB buffer. The length is a multiple of 4, so
+ * each chunk is whole base64 quanta and decodes on its own.
+ */
+export const BASE64_CHUNK_CHARS = 1024 * 1024;
 
 /** Returns a JavaScript expression that evaluates to a fixed-length ArrayBuffer holding `bytes`. */
 export function arrayBufferExpression(bytes: Uint8Array): string {
@@ -18,16 +29,38 @@ export function arrayBufferExpression(bytes: Uint8Array): string {
     return "new ArrayBuffer(0)";
   }
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-  return `Base64.decode("${text}").slice(0)`;
+  if (text.length <= BASE64_CHUNK_CHARS) {
+    return `Base64.decode("${text}").slice(0)`;
+  }
+
+  // Larger data is split into literals of at most BASE64_CHUNK_CHARS, which are decoded one
+  // by one into a single buffer of the full length.
+  const chunks: string[] = [];
+  for (let start = 0; start < text.length; start += BASE64_CHUNK_CHARS) {
+    chunks.push(`"${text.slice(start, start + BASE64_CHUNK_CHARS)}"`);
+  }
+  return `((chunks) => {
+  const bytes = new Uint8Array(${bytes.length});
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = new Uint8Array(Base64.decode(chunk));
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  if (offset !== bytes.length) throw new Error("decoded " + offset + " bytes of base64 data, expected " + bytes.length);
+  return bytes.buffer;
+})([
+${chunks.join(",\n")},
+])`;
 }
 
-/** Reads the runtime bundle. When it is missing, the error names the command that builds it. */
+/** Reads the runtime bundle. When it is missing, the SetupError names the command that builds it. */
 export function readBundle(bundlePath: string): string {
   try {
     return fs.readFileSync(bundlePath, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new Error(`runtime bundle not found at ${bundlePath}: run npm run build`);
+      throw new SetupError(`runtime bundle not found at ${bundlePath}; run npm install in ${REPOSITORY_ROOT} to build it`);
     }
     throw error;
   }
@@ -62,13 +95,14 @@ export function interpreterSetupSource(model: Uint8Array, inputs?: Uint8Array[])
   const inputExpressions = inputs.map((input) => `new Uint8Array(${arrayBufferExpression(input)})`);
   lines.push(
     `const inputBytes = [${inputExpressions.join(", ")}];`,
+    `const countOf = (count, noun) => count + " " + noun + (count === 1 ? "" : "s");`,
     `if (interpreter.inputs.length !== inputBytes.length) {`,
-    "  throw new Error(`the model has ${interpreter.inputs.length} inputs but the request has ${inputBytes.length}: pass one Uint8Array per model input`);",
+    "  throw new Error(`the model has ${countOf(interpreter.inputs.length, \"input\")} but the request has ${inputBytes.length}: pass one Uint8Array per model input`);",
     `}`,
     `for (let index = 0; index < inputBytes.length; index++) {`,
     `  const expected = interpreter.inputs[index].bytes.length;`,
     `  if (inputBytes[index].length !== expected) {`,
-    "    throw new Error(`input ${index} has ${inputBytes[index].length} bytes but the model expects ${expected}`);",
+    "    throw new Error(`input ${index} has ${countOf(inputBytes[index].length, \"byte\")} but the model expects ${expected}`);",
     `  }`,
     `}`,
     `function setInputs() {`,

@@ -4,20 +4,21 @@ import fs from "node:fs";
 import path from "node:path";
 
 import { BUNDLE_PATH, REPOSITORY_ROOT } from "../bundle.js";
+import { SetupError } from "../cli_errors.js";
 
 /** The runtime bundle that rollup writes. */
 export const defaultBundlePath = BUNDLE_PATH;
 
 function requireProgram(file: string, description: string): string {
   if (!fs.existsSync(file)) {
-    throw new Error(
-      `${description} not found at ${file}: run npm install (or node scripts/setup.mjs) in ${REPOSITORY_ROOT}, on Linux`,
+    throw new SetupError(
+      `${description} not found at ${file}; run npm install in ${REPOSITORY_ROOT} with dev dependencies, on Linux, to build it`,
     );
   }
   return file;
 }
 
-/** Returns the path of the xsnap CLI built from @agoric/xsnap, or throws when it is not built. */
+/** Returns the path of the xsnap CLI built from @agoric/xsnap, or throws a SetupError when it is not built. */
 export function xsnapPath(): string {
   const file = path.join(
     REPOSITORY_ROOT,
@@ -26,7 +27,7 @@ export function xsnapPath(): string {
   return requireProgram(file, "xsnap CLI");
 }
 
-/** Returns the path of microq-xs-host (tools/xs/host), or throws when it is not built. */
+/** Returns the path of microq-xs-host (tools/xs/host), or throws a SetupError when it is not built. */
 export function xsHostPath(): string {
   return requireProgram(path.join(REPOSITORY_ROOT, ".xs", "host", "microq-xs-host"), "microq-xs-host");
 }

@@ -10,11 +10,13 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
+import { EngineTimeoutError } from "../cli_errors.js";
+
 /** The files of a run, by path relative to the run's folder. Strings are written as UTF-8. */
 export type XsFiles = Record<string, string | Uint8Array>;
 
 export interface XsRunOptions {
-  /** Maximum run time in ms before the process is killed and the run rejected. Default 120000. */
+  /** Maximum run time in ms before the process is killed and the run rejected with an EngineTimeoutError. Default 120000. */
   timeoutMs?: number;
 }
 
@@ -123,7 +125,7 @@ function runProcess(program: string, args: string[], cwd: string, timeoutMs: num
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (timedOut) {
-        reject(new Error(`XS run timed out after ${timeoutMs} ms: raise options.timeoutMs if the code is expected to take longer`));
+        reject(new EngineTimeoutError("XS", timeoutMs));
         return;
       }
       let status = code ?? 1;

@@ -1,6 +1,7 @@
 // Typed array views that kernels bind to once the arena exists: activations
 // in the arena, constants in the model buffer (zero-copy unless misaligned).
 
+import { checkedView } from "./bounds_check.js";
 import { InvalidModelError } from "./errors.js";
 import { ModelDef } from "./model.js";
 import { tensorTypeBytes, tensorTypeName } from "./tensor_types.js";
@@ -40,25 +41,25 @@ export function createMemoryContext(
   return {
     int8: (index) => {
       const [buffer, offset] = locate(index, 1);
-      return new Int8Array(buffer, offset, model.tensors[index].elementCount);
+      return checkedView(new Int8Array(buffer, offset, model.tensors[index].elementCount), index);
     },
     uint8: (index) => {
       const [buffer, offset] = locate(index, 1);
-      return new Uint8Array(buffer, offset, model.tensors[index].elementCount);
+      return checkedView(new Uint8Array(buffer, offset, model.tensors[index].elementCount), index);
     },
     int16: (index) => {
       const [buffer, offset] = locate(index, 2);
-      return new Int16Array(buffer, offset, model.tensors[index].elementCount);
+      return checkedView(new Int16Array(buffer, offset, model.tensors[index].elementCount), index);
     },
     int32: (index) => {
       const [buffer, offset] = locate(index, 4);
-      return new Int32Array(buffer, offset, model.tensors[index].elementCount);
+      return checkedView(new Int32Array(buffer, offset, model.tensors[index].elementCount), index);
     },
     float32: (index) => {
       const [buffer, offset] = locate(index, 4);
-      return new Float32Array(buffer, offset, model.tensors[index].elementCount);
+      return checkedView(new Float32Array(buffer, offset, model.tensors[index].elementCount), index);
     },
-    scratchInt32: (handle, length) => new Int32Array(arena, planOffsets[scratchBase + handle], length),
+    scratchInt32: (handle, length) => checkedView(new Int32Array(arena, planOffsets[scratchBase + handle], length), -1),
   };
 }
 

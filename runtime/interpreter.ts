@@ -194,6 +194,42 @@ export class Interpreter {
     this.operators = summaries;
   }
 
+  /**
+   * Copies data into input tensor `index` after checking it: either a typed
+   * array of the tensor's element type with exactly its element count, or a
+   * Uint8Array of its raw little-endian bytes. Throws InvalidInputError
+   * otherwise, before anything is written. Checks cost nothing per element,
+   * and nothing is allocated.
+   */
+  setInput(index: number, data: ArrayBufferView): void {
+    const tensor = this.inputs[index];
+    if (tensor === undefined) {
+      throw new InvalidInputError(
+        `input index ${index} is out of range; the model has ${this.inputs.length} input tensor${this.inputs.length === 1 ? "" : "s"}`,
+      );
+    }
+    const expected = tensor.data;
+    const sameType = data !== null && typeof data === "object" && data.constructor === expected.constructor;
+    if (sameType && (data as typeof expected).length === expected.length) {
+      expected.set(data as never);
+      return;
+    }
+    if (data instanceof Uint8Array && data.byteLength === tensor.bytes.byteLength) {
+      tensor.bytes.set(data);
+      return;
+    }
+    const given = data !== null && typeof data === "object" && ArrayBuffer.isView(data)
+      ? `${data.constructor.name} of ${data.byteLength} bytes`
+      : typeof data;
+    const typeName = expected.constructor.name;
+    const article = /^[AEIOU]/.test(typeName) ? "an" : "a";
+    throw new InvalidInputError(
+      `input ${index} "${tensor.name}" is ${tensor.type} [${tensor.shape}] (${expected.length} elements, ` +
+        `${tensor.bytes.byteLength} bytes), got ${given}; pass ${article} ${typeName} of ` +
+        `${expected.length} elements or a Uint8Array of ${tensor.bytes.byteLength} bytes`,
+    );
+  }
+
   /** Runs the graph once on the current input data. Allocates nothing. */
   invoke(): void {
     const ops = this.preparedOps;

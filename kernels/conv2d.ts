@@ -9,82 +9,28 @@
 //              output pixels' patches into scratch memory, and the product
 //              runs over it, one group at a time.
 
-import { InvalidModelError } from "../runtime/errors.js";
 import { OperatorDef } from "../runtime/model.js";
-import { readConv2DOptions } from "../runtime/schema/options.js";
-import { TensorType } from "../runtime/tensor_types.js";
-import {
-  activationRange,
-  checkInputCount,
-  checkOutputCount,
-  checkPerTensorQuantization,
-  checkRank,
-  checkShape,
-  checkType,
-  checkWeightQuantization,
-  checkZeroPoint,
-  computePadding,
-  describeTensor,
-  perChannelMultipliers,
-  readBias,
-} from "./common.js";
+import { readBias } from "./common.js";
 import { GEMM_TILE_BYTES, createGemmPlan, gemm } from "./gemm.js";
 import { PatchGeometry, gatherPatches, patchRowsPerPass } from "./im2col.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
+import { prepareConv2dLayer } from "./layer_params.js";
 import { prepareRequantization } from "./requantize.js";
 import { packRows, sumRows, wordsFor } from "./weight_packing.js";
 
 export const conv2dKernel: Kernel = {
   name: "CONV_2D",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
-    const input = context.tensor(op.inputs[0]);
-    const weights = context.tensor(op.inputs[1]);
-    const output = context.tensor(op.outputs[0]);
-    checkType(op, input, "input", [TensorType.INT8]);
-    checkType(op, weights, "weights", [TensorType.INT8]);
-    checkType(op, output, "output", [TensorType.INT8]);
-    checkRank(op, input, "input", 4);
-    checkRank(op, weights, "weights", 4);
-    checkRank(op, output, "output", 4);
-    if (!context.isConstant(op.inputs[1])) {
-      throw new InvalidModelError(`operator ${op.index} (CONV_2D): weights ${describeTensor(weights)} must be constant`);
-    }
-
-    const options = readConv2DOptions(context.reader, op);
-    const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-    const [outputChannels, filterHeight, filterWidth, filterDepth] = weights.shape;
-    if (filterDepth <= 0 || inputDepth % filterDepth !== 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (CONV_2D): input depth ${inputDepth} is not a multiple of the weights' depth ${filterDepth}; the file is corrupted`,
-      );
-    }
-    const groups = inputDepth / filterDepth;
-    if (outputChannels % groups !== 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (CONV_2D): ${outputChannels} output channels do not split into ${groups} groups; the file is corrupted`,
-      );
-    }
-    const vertical = computePadding(op, options.padding, inputHeight, filterHeight, options.strideHeight, options.dilationHeight, "height");
-    const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, options.strideWidth, options.dilationWidth, "width");
-    checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, outputChannels]);
-
-    checkPerTensorQuantization(op, input, "input");
-    checkPerTensorQuantization(op, output, "output");
-    checkWeightQuantization(op, weights, outputChannels, 0);
-    const inputZeroPoint = checkZeroPoint(op, input, "input");
-    const outputZeroPoint = checkZeroPoint(op, output, "output");
-    const { multipliers, shifts } = perChannelMultipliers(op, input.scale[0], weights.scale, output.scale[0], outputChannels);
+    const layer = prepareConv2dLayer(context, op);
+    const { options, batches, inputHeight, inputWidth, inputDepth, outputChannels } = layer;
+    const { filterHeight, filterWidth, filterDepth, groups, vertical, horizontal } = layer;
+    const { inputZeroPoint, outputZeroPoint, multipliers, shifts, activationMin, activationMax, weightData } = layer;
     const bias = readBias(context, op, 2, outputChannels);
-    const [activationMin, activationMax] = activationRange(op, options.activation, output);
     context.notePersistentBytes(multipliers.byteLength + shifts.byteLength);
 
     // Each output channel's weights, (filter_y, filter_x, channel) in order,
     // are one row of the product's right operand.
     const patchLength = filterHeight * filterWidth * filterDepth;
-    const weightsBytes = context.constantBytes(op.inputs[1]);
-    const weightData = new Int8Array(weightsBytes.buffer, weightsBytes.byteOffset, weightsBytes.byteLength);
     const packed = packRows(context, weightData, outputChannels, patchLength);
     const weightSums = sumRows(weightData, outputChannels, patchLength);
     const requantization = prepareRequantization(bias, weightSums, inputZeroPoint, multipliers, shifts);

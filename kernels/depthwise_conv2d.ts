@@ -12,29 +12,13 @@
 //              in-bounds taps, as the reference loops, with the
 //              requantization inlined.
 
-import { InvalidModelError } from "../runtime/errors.js";
 import { OperatorDef } from "../runtime/model.js";
-import { readDepthwiseConv2DOptions } from "../runtime/schema/options.js";
-import { TensorType } from "../runtime/tensor_types.js";
-import {
-  activationRange,
-  checkInputCount,
-  checkOutputCount,
-  checkPerTensorQuantization,
-  checkRank,
-  checkShape,
-  checkType,
-  checkWeightQuantization,
-  checkZeroPoint,
-  computePadding,
-  describeTensor,
-  perChannelMultipliers,
-  readBias,
-} from "./common.js";
+import { readBias } from "./common.js";
 import { Depthwise3x3Plan, depthwise3x3 } from "./depthwise_3x3.js";
 import { GEMM_TILE_BYTES, createGemmPlan, gemm } from "./gemm.js";
 import { PatchGeometry, gatherPatches, patchRowsPerPass } from "./im2col.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
+import { prepareDepthwiseConv2dLayer } from "./layer_params.js";
 import { ChannelRequantization, NARROW_FORM, WIDE_FORM, prepareRequantization, requantizeExact } from "./requantize.js";
 import { tapRange } from "./taps.js";
 import { packChannelColumns, sumColumns } from "./weight_packing.js";
@@ -71,49 +55,14 @@ interface DepthwisePlan {
 export const depthwiseConv2dKernel: Kernel = {
   name: "DEPTHWISE_CONV_2D",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
-    const input = context.tensor(op.inputs[0]);
-    const weights = context.tensor(op.inputs[1]);
-    const output = context.tensor(op.outputs[0]);
-    checkType(op, input, "input", [TensorType.INT8]);
-    checkType(op, weights, "weights", [TensorType.INT8]);
-    checkType(op, output, "output", [TensorType.INT8]);
-    checkRank(op, input, "input", 4);
-    checkRank(op, weights, "weights", 4);
-    checkRank(op, output, "output", 4);
-    if (!context.isConstant(op.inputs[1])) {
-      throw new InvalidModelError(`operator ${op.index} (DEPTHWISE_CONV_2D): weights ${describeTensor(weights)} must be constant`);
-    }
-
-    const options = readDepthwiseConv2DOptions(context.reader, op);
-    const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-    const [filterBatch, filterHeight, filterWidth, outputChannels] = weights.shape;
-    // Old converters wrote depth_multiplier 0; the weights' shape is authoritative.
-    const depthMultiplier = inputDepth > 0 ? outputChannels / inputDepth : 0;
-    if (filterBatch !== 1 || !Number.isInteger(depthMultiplier) || depthMultiplier <= 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (DEPTHWISE_CONV_2D): weights shape [${weights.shape}] does not match input depth ${inputDepth} ` +
-          `(expected [1, h, w, depth * multiplier]); the file is corrupted`,
-      );
-    }
-    const vertical = computePadding(op, options.padding, inputHeight, filterHeight, options.strideHeight, options.dilationHeight, "height");
-    const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, options.strideWidth, options.dilationWidth, "width");
-    checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, outputChannels]);
-
-    checkPerTensorQuantization(op, input, "input");
-    checkPerTensorQuantization(op, output, "output");
-    checkWeightQuantization(op, weights, outputChannels, 3);
-    const inputZeroPoint = checkZeroPoint(op, input, "input");
-    const outputZeroPoint = checkZeroPoint(op, output, "output");
-    const { multipliers, shifts } = perChannelMultipliers(op, input.scale[0], weights.scale, output.scale[0], outputChannels);
+    const layer = prepareDepthwiseConv2dLayer(context, op);
+    const { options, batches, inputHeight, inputWidth, inputDepth, outputChannels, depthMultiplier } = layer;
+    const { filterHeight, filterWidth, vertical, horizontal } = layer;
+    const { inputZeroPoint, outputZeroPoint, multipliers, shifts, activationMin, activationMax, weightData } = layer;
     const bias = readBias(context, op, 2, outputChannels);
-    const [activationMin, activationMax] = activationRange(op, options.activation, output);
     context.notePersistentBytes(multipliers.byteLength + shifts.byteLength);
 
     const taps = filterHeight * filterWidth;
-    const weightsBytes = context.constantBytes(op.inputs[1]);
-    const weightData = new Int8Array(weightsBytes.buffer, weightsBytes.byteOffset, weightsBytes.byteLength);
     const weightSums = sumColumns(weightData, taps, outputChannels);
     const requantization = prepareRequantization(bias, weightSums, inputZeroPoint, multipliers, shifts);
     context.notePersistentBytes(requantization.byteLength);

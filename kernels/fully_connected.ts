@@ -9,86 +9,22 @@
 // depth is a whole number of words; otherwise each invoke first copies them,
 // padded, to scratch memory.
 
-import { InvalidModelError, UnsupportedError } from "../runtime/errors.js";
 import { OperatorDef } from "../runtime/model.js";
-import { quantizeMultiplier } from "../runtime/quantize_multiplier.js";
-import { readFullyConnectedOptions } from "../runtime/schema/options.js";
-import { TensorType } from "../runtime/tensor_types.js";
-import {
-  activationRange,
-  checkInputCount,
-  checkOutputCount,
-  checkPerTensorQuantization,
-  checkRank,
-  checkType,
-  checkWeightQuantization,
-  checkZeroPoint,
-  describeTensor,
-  perChannelMultipliers,
-  readBias,
-} from "./common.js";
+import { readBias } from "./common.js";
 import { GEMM_TILE_BYTES, createGemmPlan, gemm } from "./gemm.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
+import { prepareFullyConnectedLayer } from "./layer_params.js";
 import { prepareRequantization } from "./requantize.js";
 import { packRows, sumRows } from "./weight_packing.js";
 
 export const fullyConnectedKernel: Kernel = {
   name: "FULLY_CONNECTED",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
-    const input = context.tensor(op.inputs[0]);
-    const weights = context.tensor(op.inputs[1]);
-    const output = context.tensor(op.outputs[0]);
-    checkType(op, input, "input", [TensorType.INT8]);
-    checkType(op, weights, "weights", [TensorType.INT8]);
-    checkType(op, output, "output", [TensorType.INT8]);
-    checkRank(op, weights, "weights", 2);
-    if (!context.isConstant(op.inputs[1])) {
-      throw new UnsupportedError(`weights ${describeTensor(weights)} are computed at run time; FULLY_CONNECTED needs constant weights here`);
-    }
-    const options = readFullyConnectedOptions(context.reader, op);
-    if (options.weightsFormat !== 0) {
-      throw new UnsupportedError(`weights format ${options.weightsFormat} (shuffled) is not supported; convert with the default weights format`);
-    }
-
-    const [units, depth] = weights.shape;
-    const outputShape = output.shape;
-    if (outputShape.length === 0 || outputShape[outputShape.length - 1] !== units) {
-      throw new InvalidModelError(
-        `operator ${op.index} (FULLY_CONNECTED): output ${describeTensor(output)} shape [${outputShape}] must end in ${units} units; the file is corrupted`,
-      );
-    }
-    const batches = units > 0 ? output.elementCount / units : 0;
-    if (input.elementCount !== batches * depth) {
-      throw new InvalidModelError(
-        `operator ${op.index} (FULLY_CONNECTED): input ${describeTensor(input)} has ${input.elementCount} elements, ` +
-          `expected ${batches} batches of ${depth}; the file is corrupted`,
-      );
-    }
-
-    checkPerTensorQuantization(op, input, "input");
-    checkPerTensorQuantization(op, output, "output");
-    checkWeightQuantization(op, weights, units, 0);
-    const inputZeroPoint = checkZeroPoint(op, input, "input");
-    const outputZeroPoint = checkZeroPoint(op, output, "output");
-    let multipliers: Int32Array;
-    let shifts: Int32Array;
-    if (weights.scale.length > 1) {
-      ({ multipliers, shifts } = perChannelMultipliers(op, input.scale[0], weights.scale, output.scale[0], units));
-    } else {
-      // float32 product of the scales, then a double division.
-      const productScale = Math.fround(input.scale[0] * weights.scale[0]);
-      const q = quantizeMultiplier(productScale / output.scale[0], `operator ${op.index} (FULLY_CONNECTED)`);
-      multipliers = new Int32Array(units).fill(q.multiplierQ31);
-      shifts = new Int32Array(units).fill(q.shift);
-    }
+    const layer = prepareFullyConnectedLayer(context, op);
+    const { batches, units, depth, inputZeroPoint, outputZeroPoint, multipliers, shifts, activationMin, activationMax, weightData } = layer;
     const bias = readBias(context, op, 2, units);
-    const [activationMin, activationMax] = activationRange(op, options.activation, output);
     context.notePersistentBytes(multipliers.byteLength + shifts.byteLength);
 
-    const weightsBytes = context.constantBytes(op.inputs[1]);
-    const weightData = new Int8Array(weightsBytes.buffer, weightsBytes.byteOffset, weightsBytes.byteLength);
     const packed = packRows(context, weightData, units, depth);
     const weightSums = sumRows(weightData, units, depth);
     const requantization = prepareRequantization(bias, weightSums, inputZeroPoint, multipliers, shifts);

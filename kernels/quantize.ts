@@ -125,8 +125,6 @@ function requantize(
   outputMin: number,
   outputMax: number,
 ): PreparedOp {
-  const inputIndex = op.inputs[0];
-  const outputIndex = op.outputs[0];
   let inputData: IntegerArray = new Int8Array(0);
   let outputData: IntegerArray = new Int8Array(0);
 

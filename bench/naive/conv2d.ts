@@ -3,28 +3,12 @@
 // the baseline that microq's optimized kernel is measured against. Each
 // element access calls offset(), each tap is bounds-checked, and the input
 // offset is added per multiply-accumulate, as in the C. Prepare validates the
-// operator with the helpers of kernels/common.ts, as microq's kernel does.
+// operator with kernels/layer_params.ts, the same code microq's kernel uses.
 
-import { InvalidModelError } from "../../runtime/errors.js";
 import { multiplyByQuantizedMultiplier } from "../../runtime/fixedpoint.js";
 import { OperatorDef } from "../../runtime/model.js";
-import { readConv2DOptions } from "../../runtime/schema/options.js";
-import { TensorType } from "../../runtime/tensor_types.js";
-import {
-  activationRange,
-  checkInputCount,
-  checkOutputCount,
-  checkPerTensorQuantization,
-  checkRank,
-  checkShape,
-  checkType,
-  checkWeightQuantization,
-  checkZeroPoint,
-  computePadding,
-  describeTensor,
-  perChannelMultipliers,
-} from "../../kernels/common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../../kernels/kernel.js";
+import { prepareConv2dLayer } from "../../kernels/layer_params.js";
 import { readOptionalBias } from "./bias.js";
 import { offset } from "./offset.js";
 
@@ -128,47 +112,13 @@ function convPerChannel(
 export const naiveConv2dKernel: Kernel = {
   name: "CONV_2D",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
+    const layer = prepareConv2dLayer(context, op);
+    const { options, batches, outputChannels, filterHeight, filterWidth, filterDepth, vertical, horizontal } = layer;
+    const { inputZeroPoint, outputZeroPoint, multipliers, shifts, activationMin, activationMax, weightData: filterData } = layer;
     const input = context.tensor(op.inputs[0]);
     const weights = context.tensor(op.inputs[1]);
     const output = context.tensor(op.outputs[0]);
-    checkType(op, input, "input", [TensorType.INT8]);
-    checkType(op, weights, "weights", [TensorType.INT8]);
-    checkType(op, output, "output", [TensorType.INT8]);
-    checkRank(op, input, "input", 4);
-    checkRank(op, weights, "weights", 4);
-    checkRank(op, output, "output", 4);
-    if (!context.isConstant(op.inputs[1])) {
-      throw new InvalidModelError(`operator ${op.index} (CONV_2D): weights ${describeTensor(weights)} must be a constant in the model, not computed at run time; the file is corrupted`);
-    }
-
-    const options = readConv2DOptions(context.reader, op);
-    const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-    const [outputChannels, filterHeight, filterWidth, filterDepth] = weights.shape;
-    if (filterDepth <= 0 || inputDepth % filterDepth !== 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (CONV_2D): input depth ${inputDepth} is not a multiple of the weights' depth ${filterDepth}; the file is corrupted`,
-      );
-    }
-    const groups = inputDepth / filterDepth;
-    if (outputChannels % groups !== 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (CONV_2D): ${outputChannels} output channels do not split into ${groups} groups; the file is corrupted`,
-      );
-    }
-    const vertical = computePadding(op, options.padding, inputHeight, filterHeight, options.strideHeight, options.dilationHeight, "height");
-    const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, options.strideWidth, options.dilationWidth, "width");
-    checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, outputChannels]);
-
-    checkPerTensorQuantization(op, input, "input");
-    checkPerTensorQuantization(op, output, "output");
-    checkWeightQuantization(op, weights, outputChannels, 0);
-    const inputZeroPoint = checkZeroPoint(op, input, "input");
-    const outputZeroPoint = checkZeroPoint(op, output, "output");
-    const { multipliers, shifts } = perChannelMultipliers(op, input.scale[0], weights.scale, output.scale[0], outputChannels);
     const bias = readOptionalBias(context, op, 2, outputChannels);
-    const [activationMin, activationMax] = activationRange(op, options.activation, output);
 
     const params: ConvParameters = {
       inputOffset: -inputZeroPoint,
@@ -191,8 +141,6 @@ export const naiveConv2dKernel: Kernel = {
 
     const inputIndex = op.inputs[0];
     const outputIndex = op.outputs[0];
-    const weightsBytes = context.constantBytes(op.inputs[1]);
-    const filterData = new Int8Array(weightsBytes.buffer, weightsBytes.byteOffset, weightsBytes.byteLength);
     let inputData: Int8Array = new Int8Array(0);
     let outputData: Int8Array = new Int8Array(0);
 

@@ -6,26 +6,10 @@
 // element access calls offset(), and the input offset is added per
 // multiply-accumulate. Output channel = input channel * depthMultiplier + m.
 
-import { InvalidModelError } from "../../runtime/errors.js";
 import { multiplyByQuantizedMultiplier } from "../../runtime/fixedpoint.js";
 import { OperatorDef } from "../../runtime/model.js";
-import { readDepthwiseConv2DOptions } from "../../runtime/schema/options.js";
-import { TensorType } from "../../runtime/tensor_types.js";
-import {
-  activationRange,
-  checkInputCount,
-  checkOutputCount,
-  checkPerTensorQuantization,
-  checkRank,
-  checkShape,
-  checkType,
-  checkWeightQuantization,
-  checkZeroPoint,
-  computePadding,
-  describeTensor,
-  perChannelMultipliers,
-} from "../../kernels/common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../../kernels/kernel.js";
+import { prepareDepthwiseConv2dLayer } from "../../kernels/layer_params.js";
 import { readOptionalBias } from "./bias.js";
 import { offset } from "./offset.js";
 
@@ -123,45 +107,13 @@ function depthwiseConvPerChannel(
 export const naiveDepthwiseConv2dKernel: Kernel = {
   name: "DEPTHWISE_CONV_2D",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
+    const layer = prepareDepthwiseConv2dLayer(context, op);
+    const { options, batches, outputChannels, depthMultiplier, filterHeight, filterWidth, vertical, horizontal } = layer;
+    const { inputZeroPoint, outputZeroPoint, multipliers, shifts, activationMin, activationMax, weightData: filterData } = layer;
     const input = context.tensor(op.inputs[0]);
     const weights = context.tensor(op.inputs[1]);
     const output = context.tensor(op.outputs[0]);
-    checkType(op, input, "input", [TensorType.INT8]);
-    checkType(op, weights, "weights", [TensorType.INT8]);
-    checkType(op, output, "output", [TensorType.INT8]);
-    checkRank(op, input, "input", 4);
-    checkRank(op, weights, "weights", 4);
-    checkRank(op, output, "output", 4);
-    if (!context.isConstant(op.inputs[1])) {
-      throw new InvalidModelError(`operator ${op.index} (DEPTHWISE_CONV_2D): weights ${describeTensor(weights)} must be a constant in the model, not computed at run time; the file is corrupted`);
-    }
-
-    const options = readDepthwiseConv2DOptions(context.reader, op);
-    const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-    const [filterBatch, filterHeight, filterWidth, outputChannels] = weights.shape;
-    // Like microq's kernel, the multiplier comes from the weights' shape,
-    // because old converters wrote a depth_multiplier option of 0.
-    const depthMultiplier = inputDepth > 0 ? outputChannels / inputDepth : 0;
-    if (filterBatch !== 1 || !Number.isInteger(depthMultiplier) || depthMultiplier <= 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (DEPTHWISE_CONV_2D): weights shape [${weights.shape}] does not match input depth ${inputDepth} ` +
-          `(expected [1, h, w, depth * multiplier]); the file is corrupted`,
-      );
-    }
-    const vertical = computePadding(op, options.padding, inputHeight, filterHeight, options.strideHeight, options.dilationHeight, "height");
-    const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, options.strideWidth, options.dilationWidth, "width");
-    checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, outputChannels]);
-
-    checkPerTensorQuantization(op, input, "input");
-    checkPerTensorQuantization(op, output, "output");
-    checkWeightQuantization(op, weights, outputChannels, 3);
-    const inputZeroPoint = checkZeroPoint(op, input, "input");
-    const outputZeroPoint = checkZeroPoint(op, output, "output");
-    const { multipliers, shifts } = perChannelMultipliers(op, input.scale[0], weights.scale, output.scale[0], outputChannels);
     const bias = readOptionalBias(context, op, 2, outputChannels);
-    const [activationMin, activationMax] = activationRange(op, options.activation, output);
 
     const params: DepthwiseParameters = {
       inputOffset: -inputZeroPoint,
@@ -185,8 +137,6 @@ export const naiveDepthwiseConv2dKernel: Kernel = {
 
     const inputIndex = op.inputs[0];
     const outputIndex = op.outputs[0];
-    const weightsBytes = context.constantBytes(op.inputs[1]);
-    const filterData = new Int8Array(weightsBytes.buffer, weightsBytes.byteOffset, weightsBytes.byteLength);
     let inputData: Int8Array = new Int8Array(0);
     let outputData: Int8Array = new Int8Array(0);
 

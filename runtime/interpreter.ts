@@ -127,14 +127,6 @@ export class Interpreter {
       throw new UnsupportedError(summarizeProblems(problems, missingKernels), problems);
     }
 
-    // Plan: every non-constant tensor the graph touches, then the scratch buffers.
-    const lifetimes = tensorLifetimes(model);
-    const arenaTensors: number[] = [];
-    const requests: PlanRequest[] = [];
-    lifetimes.forEach((lifetime, index) => {
-      arenaTensors.push(index);
-      requests.push({ bytes: model.tensors[index].byteLength, firstUse: lifetime[0], lastUse: lifetime[1] });
-    });
     const maxMacs = options.maxMacs ?? DEFAULT_MAX_MACS;
     let totalMacs = 0;
     for (const op of prepared) totalMacs += op.macs;
@@ -144,6 +136,15 @@ export class Interpreter {
           `check the tensor shapes with microq inspect, or raise the maxMacs option to run it anyway`,
       );
     }
+
+    // Plan: every non-constant tensor the graph touches, then the scratch buffers.
+    const lifetimes = tensorLifetimes(model);
+    const arenaTensors: number[] = [];
+    const requests: PlanRequest[] = [];
+    lifetimes.forEach((lifetime, index) => {
+      arenaTensors.push(index);
+      requests.push({ bytes: model.tensors[index].byteLength, firstUse: lifetime[0], lastUse: lifetime[1] });
+    });
     const scratchBase = requests.length;
     for (const request of scratchRequests) requests.push(request);
     const plan = planMemory(requests);
@@ -155,7 +156,6 @@ export class Interpreter {
       );
     }
     this.arenaBytes = plan.arenaBytes;
-    this.persistentBytes = persistentBytes;
 
     let arena: ArrayBuffer;
     if (options.arena !== undefined) {
@@ -184,14 +184,14 @@ export class Interpreter {
     this.inputs = model.inputs.map((index) => graphTensorView(model, bytes, arena, tensorOffsets, index, "input"));
     this.outputs = model.outputs.map((index) => graphTensorView(model, bytes, arena, tensorOffsets, index, "output"));
 
-    let macs = 0;
-    const summaries: OperatorSummary[] = [];
-    model.operators.forEach((op, i) => {
-      macs += prepared[i].macs;
-      summaries.push({ index: op.index, name: op.name, inputs: op.inputs, outputs: op.outputs, macs: prepared[i].macs });
-    });
-    this.macs = macs;
-    this.operators = summaries;
+    this.macs = totalMacs;
+    this.operators = model.operators.map((op, i) => ({
+      index: op.index,
+      name: op.name,
+      inputs: op.inputs,
+      outputs: op.outputs,
+      macs: prepared[i].macs,
+    }));
   }
 
   /**

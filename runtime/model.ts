@@ -155,7 +155,7 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
     const label = `Tensor ${index}`;
     const table = reader.vectorTable(vector, index, label);
     const name = reader.fieldString(table, 3, "name");
-    const what = `tensor ${index} "${name}"`;
+    const subject = `tensor ${index} "${name}"`;
     const shape = reader.int32Array(reader.fieldVector(table, 0, "shape", 4));
     const type = reader.fieldInt8(table, 1, "type", 0);
     const bufferIndex = reader.fieldUint32(table, 2, "buffer", 0);
@@ -163,7 +163,7 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
 
     if (shape.length > MAX_RANK) {
       throw new InvalidModelError(
-        `${what} has ${shape.length} dimensions, more than the ${MAX_RANK} microq accepts; the file is corrupted`,
+        `${subject} has ${shape.length} dimensions, more than the ${MAX_RANK} microq accepts; the file is corrupted`,
       );
     }
     // The extent (product of the non-zero dimensions) is bounded too: kernels
@@ -174,7 +174,7 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
       const dim = shape[d];
       if (dim < 0) {
         throw new UnsupportedError(
-          `${what} has dynamic dimension ${dim} in shape [${shape}]; ` +
+          `${subject} has dynamic dimension ${dim} in shape [${shape}]; ` +
             `export the model with fixed input shapes`,
         );
       }
@@ -182,7 +182,7 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
       if (dim > 0) extent *= dim;
       if (extent > MAX_TENSOR_ELEMENTS) {
         throw new InvalidModelError(
-          `${what} shape [${shape}] spans more than ${MAX_TENSOR_ELEMENTS} elements; ` +
+          `${subject} shape [${shape}] spans more than ${MAX_TENSOR_ELEMENTS} elements; ` +
             `the model is corrupted or far too large for a microcontroller`,
         );
       }
@@ -192,25 +192,25 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
 
     if (bufferIndex >= buffers.length && bufferIndex !== 0) {
       throw new InvalidModelError(
-        `${what} refers to buffer ${bufferIndex}, but the model has ${buffers.length} buffers; the file is corrupted`,
+        `${subject} refers to buffer ${bufferIndex}, but the model has ${buffers.length} buffers; the file is corrupted`,
       );
     }
     const buffer = bufferIndex < buffers.length ? buffers[bufferIndex] : { start: 0, length: 0 };
     let dataOffset = -1;
     if (buffer.length > 0) {
       if (elementBytes === 0) {
-        throw new UnsupportedError(`${what} is a constant of type ${tensorTypeName(type)}, which this runtime cannot hold`);
+        throw new UnsupportedError(`${subject} is a constant of type ${tensorTypeName(type)}, which this runtime cannot hold`);
       }
       if (buffer.length !== byteLength) {
         throw new InvalidModelError(
-          `${what}: buffer ${bufferIndex} has ${buffer.length} bytes, but shape [${shape}] of ` +
+          `${subject}: buffer ${bufferIndex} has ${buffer.length} bytes, but shape [${shape}] of ` +
             `${tensorTypeName(type)} needs ${byteLength}; the file is corrupted`,
         );
       }
       dataOffset = buffer.start;
     }
 
-    const quantization = parseQuantization(reader, table, what, shape);
+    const quantization = parseQuantization(reader, table, subject, shape);
     tensors.push({
       index,
       name,
@@ -231,7 +231,7 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
 function parseQuantization(
   reader: FlatBufferReader,
   tensor: TableRef,
-  what: string,
+  subject: string,
   shape: readonly number[],
 ): { scale: number[]; zeroPoint: number[]; quantizedDimension: number } {
   const table = reader.fieldTable(tensor, 4, "quantization", `${tensor.label}.quantization`);
@@ -249,12 +249,12 @@ function parseQuantization(
   }
   if (zeroPointVector !== null) {
     for (let i = 0; i < zeroPointVector.length; i++) {
-      zeroPoint.push(reader.int64(zeroPointVector.start + 8 * i, `${what} zero_point[${i}]`));
+      zeroPoint.push(reader.int64(zeroPointVector.start + 8 * i, `${subject} zero_point[${i}]`));
     }
   }
   if (scale.length !== zeroPoint.length && !(scale.length > 0 && zeroPoint.length === 0)) {
     throw new InvalidModelError(
-      `${what} has ${scale.length} scales but ${zeroPoint.length} zero points; the file is corrupted`,
+      `${subject} has ${scale.length} scales but ${zeroPoint.length} zero points; the file is corrupted`,
     );
   }
   // Converters copy the weights' quantized_dimension onto 1-D bias tensors,
@@ -267,7 +267,7 @@ function parseQuantization(
     else if (shape.length === 1) channels = shape[0];
     if (channels !== scale.length) {
       throw new InvalidModelError(
-        `${what} has ${scale.length} per-channel scales, but dimension ${quantizedDimension} of ` +
+        `${subject} has ${scale.length} per-channel scales, but dimension ${quantizedDimension} of ` +
           `shape [${shape}] does not have that many channels; the file is corrupted`,
       );
     }
@@ -275,7 +275,7 @@ function parseQuantization(
   for (let i = 0; i < scale.length; i++) {
     const s = scale[i];
     if (!(s >= 0) || !Number.isFinite(s)) {
-      throw new InvalidModelError(`${what} scale[${i}] is ${s}, not a finite non-negative number; the file is corrupted`);
+      throw new InvalidModelError(`${subject} scale[${i}] is ${s}, not a finite non-negative number; the file is corrupted`);
     }
   }
   // A missing zero_point vector means zero points of 0.
@@ -356,12 +356,12 @@ function parseOperators(
 }
 
 /** Reads a vector of tensor indices, each in [0, tensorCount) or -1 for "omitted". */
-function parseTensorList(reader: FlatBufferReader, table: TableRef, id: number, what: string, tensorCount: number): number[] {
-  const indices = reader.int32Array(reader.fieldVector(table, id, what, 4));
+function parseTensorList(reader: FlatBufferReader, table: TableRef, id: number, subject: string, tensorCount: number): number[] {
+  const indices = reader.int32Array(reader.fieldVector(table, id, subject, 4));
   for (let i = 0; i < indices.length; i++) {
     const t = indices[i];
     if (t < -1 || t >= tensorCount) {
-      throw new InvalidModelError(`${what}[${i}] is tensor ${t}, but the graph has ${tensorCount} tensors; the file is corrupted`);
+      throw new InvalidModelError(`${subject}[${i}] is tensor ${t}, but the graph has ${tensorCount} tensors; the file is corrupted`);
     }
   }
   return indices;

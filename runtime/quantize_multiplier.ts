@@ -37,14 +37,15 @@ export function roundHalfAwayFromZero(x: number): number {
 
 /**
  * Derives the Q31 multiplier and shift of a real multiplier as TFLM's
- * QuantizeMultiplier does: the frexp fraction times 2^31 rounded half away
- * from zero, renormalized when it rounds up to 2^31, and flushed to 0 when
- * the shift would be below -31 (multipliers under about 2^-31).
+ * QuantizeMultiplier does. The frexp fraction times 2^31 is rounded half away
+ * from zero and renormalized when it rounds up to 2^31. A shift below -31
+ * (a multiplier under about 2^-31) flushes the multiplier to 0. `subject`
+ * names the operator in error messages.
  */
-export function quantizeMultiplier(realMultiplier: number, what: string): QuantizedMultiplier {
+export function quantizeMultiplier(realMultiplier: number, subject: string): QuantizedMultiplier {
   if (!(realMultiplier >= 0) || !Number.isFinite(realMultiplier)) {
     throw new InvalidModelError(
-      `${what}: rescale factor ${realMultiplier} is not a finite non-negative number; ` +
+      `${subject}: rescale factor ${realMultiplier} is not a finite non-negative number; ` +
         `check the tensors' quantization scales`,
     );
   }
@@ -62,7 +63,7 @@ export function quantizeMultiplier(realMultiplier: number, what: string): Quanti
   }
   if (shift > 30) {
     throw new InvalidModelError(
-      `${what}: rescale factor ${realMultiplier} is 2^${shift - 1} or more, beyond ` +
+      `${subject}: rescale factor ${realMultiplier} is 2^${shift - 1} or more, beyond ` +
         `the int32 requantization range; check the tensors' quantization scales`,
     );
   }

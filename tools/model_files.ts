@@ -17,34 +17,34 @@ const STREAM_CHUNK_BYTES = 1024 * 1024;
  * Node's child_process gives a child a socket as stdin. Throws InputFileError when the file
  * is missing, a folder or another kind of file, or over MAX_FILE_BYTES.
  */
-export function readBinaryFile(path: string, what: string): Uint8Array {
+export function readBinaryFile(path: string, role: string): Uint8Array {
   let stat;
   try {
     stat = statSync(path);
   } catch (error) {
-    throw new InputFileError(`${what} ${path} not found or not readable (${(error as NodeJS.ErrnoException).code ?? "error"}); check the path`);
+    throw new InputFileError(`${role} ${path} not found or not readable (${(error as NodeJS.ErrnoException).code ?? "error"}); check the path`);
   }
-  if (stat.isDirectory()) throw new InputFileError(`${what} ${path} is a folder; pass a file path`);
+  if (stat.isDirectory()) throw new InputFileError(`${role} ${path} is a folder; pass a file path`);
 
   try {
     if (stat.isFile()) {
-      if (stat.size > MAX_FILE_BYTES) throw tooLarge(path, what, `is ${stat.size} bytes`);
+      if (stat.size > MAX_FILE_BYTES) throw tooLarge(path, role, `is ${stat.size} bytes`);
       const data = readFileSync(path);
       return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     }
-    if (stat.isCharacterDevice() || stat.isFIFO()) return readStream(path, what, null);
+    if (stat.isCharacterDevice() || stat.isFIFO()) return readStream(path, role, null);
     const descriptor = openDescriptor(path);
-    if (stat.isSocket() && descriptor !== null) return readStream(path, what, descriptor);
+    if (stat.isSocket() && descriptor !== null) return readStream(path, role, descriptor);
   } catch (error) {
     if (error instanceof InputFileError) throw error;
-    throw new InputFileError(`${what} ${path} could not be read (${(error as NodeJS.ErrnoException).code ?? "error"}); check the path`);
+    throw new InputFileError(`${role} ${path} could not be read (${(error as NodeJS.ErrnoException).code ?? "error"}); check the path`);
   }
-  throw new InputFileError(`${what} ${path} is not a regular file, character device, FIFO or standard input; pass a file path`);
+  throw new InputFileError(`${role} ${path} is not a regular file, character device, FIFO or standard input; pass a file path`);
 }
 
 /** Returns the error for a file over MAX_FILE_BYTES; `size` is "is N bytes" or "has more bytes". */
-function tooLarge(path: string, what: string, size: string): InputFileError {
-  return new InputFileError(`${what} ${path} ${size}, over the ${MAX_FILE_BYTES}-byte limit; pass a microcontroller-sized file`);
+function tooLarge(path: string, role: string, size: string): InputFileError {
+  return new InputFileError(`${role} ${path} ${size}, over the ${MAX_FILE_BYTES}-byte limit; pass a microcontroller-sized file`);
 }
 
 const STANDARD_STREAMS: ReadonlyMap<string, number> = new Map([
@@ -66,7 +66,7 @@ export function openDescriptor(path: string): number | null {
  * MAX_FILE_BYTES (for example on /dev/zero). A socket cannot be opened by path on Linux,
  * so it is read through `descriptor`, the one this process already has, which stays open.
  */
-function readStream(path: string, what: string, descriptor: number | null): Uint8Array {
+function readStream(path: string, role: string, descriptor: number | null): Uint8Array {
   const chunks: Buffer[] = [];
   let total = 0;
   const buffer = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
@@ -76,7 +76,7 @@ function readStream(path: string, what: string, descriptor: number | null): Uint
       const count = readSync(fd, buffer, 0, buffer.length, null);
       if (count === 0) break;
       total += count;
-      if (total > MAX_FILE_BYTES) throw tooLarge(path, what, "has more bytes");
+      if (total > MAX_FILE_BYTES) throw tooLarge(path, role, "has more bytes");
       // A read from a pipe often returns much less than the buffer, so each read is copied out at its own size.
       chunks.push(Buffer.from(buffer.subarray(0, count)));
     }

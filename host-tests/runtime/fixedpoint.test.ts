@@ -1,7 +1,7 @@
 // Requantization primitives against a BigInt transcription of gemmlowp's
-// definitions (fixedpoint.h): the 64-bit product plus a sign-dependent nudge,
-// divided with C's truncation toward zero; and a rounding divide by 2^n with
-// ties away from zero.
+// definitions in fixedpoint.h. The high multiply adds a sign-dependent nudge
+// to the 64-bit product and divides with C's truncation toward zero. The
+// rounding divide by 2^n rounds ties away from zero.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";

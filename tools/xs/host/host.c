@@ -76,7 +76,7 @@ static void host_print(xsMachine* the)
 		writeUtf8(stdout, xsToString(xsArg(index)));
 	}
 	fputc('\n', stdout);
-	/* Flush each line, so that a reader on a pipe sees progress as it happens. */
+	/* Flush each line, so that a reader on a pipe receives progress as it is printed. */
 	fflush(stdout);
 }
 

@@ -235,3 +235,39 @@ export function readBias(context: PrepareContext, op: OperatorDef, inputIndex: n
   }
   return context.constantInt32(tensorIndex);
 }
+
+/**
+ * True for the operators the int8 kernels were built for: scheme "tflm",
+ * int8 activations and, when the operator has weights, int8 weights with
+ * zero points of 0 (TFLM's symmetric weight quantization) and no float32
+ * bias. Omitted or
+ * malformed tensor indices count as accepted so that the int8 kernel's own
+ * validation reports them.
+ */
+export function isTflmInt8Operator(context: PrepareContext, op: OperatorDef, weightInput: number): boolean {
+  if (context.scheme.name !== "tflm") return false;
+  const activations = [op.inputs[0], op.outputs[0]];
+  for (const index of activations) {
+    if (!isTensorIndex(context, index)) continue;
+    if (context.tensor(index).type !== TensorType.INT8) return false;
+  }
+  if (weightInput >= 0 && isTensorIndex(context, op.inputs[weightInput])) {
+    const weights = context.tensor(op.inputs[weightInput]);
+    if (weights.type !== TensorType.INT8) return false;
+    for (const zeroPoint of weights.zeroPoint) if (zeroPoint !== 0) return false;
+    // The bias follows the weights; a float32 bias is the affine kernels' to requantize.
+    const biasIndex = op.inputs[weightInput + 1];
+    if (isTensorIndex(context, biasIndex) && context.tensor(biasIndex).type === TensorType.FLOAT32) return false;
+  }
+  return true;
+}
+
+function isTensorIndex(context: PrepareContext, index: number | undefined): index is number {
+  if (index === undefined || index < 0) return false;
+  try {
+    context.tensor(index);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -10,7 +10,7 @@
 //              runs over it, one group at a time.
 
 import { OperatorDef } from "../runtime/model.js";
-import { readBias } from "./common.js";
+import { isTflmInt8Operator, readBias } from "./common.js";
 import { GEMM_TILE_BYTES, createGemmPlan, gemm } from "./gemm.js";
 import { PatchGeometry, gatherPatches, patchRowsPerPass } from "./im2col.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
@@ -20,6 +20,7 @@ import { packRows, sumRows, wordsFor } from "./weight_packing.js";
 
 export const conv2dKernel: Kernel = {
   name: "CONV_2D",
+  accepts: (context, op) => isTflmInt8Operator(context, op, 1),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     const layer = prepareConv2dLayer(context, op);
     const { options, batches, inputHeight, inputWidth, inputDepth, outputChannels } = layer;

@@ -13,7 +13,7 @@
 //              requantization inlined.
 
 import { OperatorDef } from "../runtime/model.js";
-import { readBias } from "./common.js";
+import { isTflmInt8Operator, readBias } from "./common.js";
 import { Depthwise3x3Plan, depthwise3x3 } from "./depthwise_3x3.js";
 import { GEMM_TILE_BYTES, createGemmPlan, gemm } from "./gemm.js";
 import { PatchGeometry, gatherPatches, patchRowsPerPass } from "./im2col.js";
@@ -54,6 +54,7 @@ interface DepthwisePlan {
 
 export const depthwiseConv2dKernel: Kernel = {
   name: "DEPTHWISE_CONV_2D",
+  accepts: (context, op) => isTflmInt8Operator(context, op, 1),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     const layer = prepareDepthwiseConv2dLayer(context, op);
     const { options, batches, inputHeight, inputWidth, inputDepth, outputChannels, depthMultiplier } = layer;

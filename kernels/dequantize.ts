@@ -16,6 +16,10 @@ import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
 
 export const dequantizeKernel: Kernel = {
   name: "DEQUANTIZE",
+  // Per-channel input goes to the affine kernel, which dequantizes each
+  // channel with its own scale. TFLM's DEQUANTIZE would apply channel 0's
+  // scale to every element.
+  accepts: (context, op) => context.scheme.name === "tflm" && isPerTensor(context, op),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     checkInputCount(op, 1, 1);
     checkOutputCount(op, 1);
@@ -29,9 +33,7 @@ export const dequantizeKernel: Kernel = {
           `${describeTensor(output)} has shape [${output.shape}]; the element counts must be equal, so the file is corrupted`,
       );
     }
-    // NOTE: TFLM reads only the first scale and zero point, so it would
-    // dequantize a per-channel tensor with channel 0's parameters. This
-    // kernel rejects per-channel input instead.
+    // The registry gives per-channel input to the affine kernel (see accepts).
     checkPerTensorQuantization(op, input, "input");
     const zeroPoint = checkZeroPoint(op, input, "input");
     const scale = input.scale[0];
@@ -65,3 +67,11 @@ export const dequantizeKernel: Kernel = {
     };
   },
 };
+
+function isPerTensor(context: PrepareContext, op: OperatorDef): boolean {
+  try {
+    return context.tensor(op.inputs[0]).scale.length <= 1;
+  } catch {
+    return true;
+  }
+}

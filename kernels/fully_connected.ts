@@ -10,7 +10,7 @@
 // padded, to scratch memory.
 
 import { OperatorDef } from "../runtime/model.js";
-import { readBias } from "./common.js";
+import { isTflmInt8Operator, readBias } from "./common.js";
 import { GEMM_TILE_BYTES, createGemmPlan, gemm } from "./gemm.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
 import { prepareFullyConnectedLayer } from "./layer_params.js";
@@ -19,6 +19,7 @@ import { packRows, sumRows } from "./weight_packing.js";
 
 export const fullyConnectedKernel: Kernel = {
   name: "FULLY_CONNECTED",
+  accepts: (context, op) => isTflmInt8Operator(context, op, 1),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     const layer = prepareFullyConnectedLayer(context, op);
     const { batches, units, depth, inputZeroPoint, outputZeroPoint, multipliers, shifts, activationMin, activationMax, weightData } = layer;

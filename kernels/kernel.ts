@@ -7,9 +7,14 @@
 
 import { FlatBufferReader } from "../runtime/flatbuffer.js";
 import { OperatorDef, TensorDef } from "../runtime/model.js";
+import { MemoryFormat, RequantizationScheme } from "../runtime/requantization/scheme.js";
 
 export interface PrepareContext {
   readonly reader: FlatBufferReader;
+  /** Requantization scheme of the model: its metadata, or the Interpreter's `requantization` option. */
+  readonly scheme: RequantizationScheme;
+  /** PyTorch memory format the model's reference ran in (metadata "microq_memory_format"). */
+  readonly memoryFormat: MemoryFormat;
   /** The tensor at index; throws InvalidModelError for an omitted (-1) index. */
   tensor(index: number): TensorDef;
   /** True when the tensor's data is stored in the model file. */
@@ -41,7 +46,13 @@ export interface PreparedOp {
 }
 
 export interface Kernel {
-  /** Builtin operator name, as in the TFLite schema. */
+  /** Builtin operator name, as in the TFLite schema, or the custom code of a custom operator. */
   readonly name: string;
+  /**
+   * True when this kernel handles the operator's types and scheme. The
+   * registry offers an operator to several kernels in turn, and the first
+   * that accepts it (or has no `accepts`) prepares it.
+   */
+  accepts?(context: PrepareContext, op: OperatorDef): boolean;
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp;
 }

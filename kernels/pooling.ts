@@ -51,6 +51,7 @@ interface PoolingPlan {
 
 export const averagePool2dKernel: Kernel = {
   name: "AVERAGE_POOL_2D",
+  accepts: (context, op) => context.scheme.name === "tflm" && hasInt8OrInt16Input(context, op),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     const plan = preparePooling(context, op);
     checkWindowsNotEmpty(op, plan);
@@ -60,6 +61,8 @@ export const averagePool2dKernel: Kernel = {
 
 export const maxPool2dKernel: Kernel = {
   name: "MAX_POOL_2D",
+  // Max pooling compares integers, so every scheme gives the same result.
+  accepts: (context, op) => hasInt8OrInt16Input(context, op),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     return maxPool(preparePooling(context, op));
   },
@@ -264,7 +267,6 @@ function maxPool(plan: PoolingPlan): PreparedOp {
   };
 }
 
-/** Filter taps of one invoke, padded taps included, as the operator's cost figure. */
 /** Counts the in-bounds taps one invoke visits: the work, not the nominal filter area. */
 function poolingTaps(plan: PoolingPlan): number {
   let rowTaps = 0;
@@ -272,4 +274,17 @@ function poolingTaps(plan: PoolingPlan): number {
   let columnTaps = 0;
   for (let i = 0; i < plan.outputWidth; i++) columnTaps += plan.columns[2 * i + 1] - plan.columns[2 * i];
   return plan.batches * plan.channels * rowTaps * columnTaps;
+}
+
+/** True unless the input is a valid tensor of a type other than int8 and int16. */
+function hasInt8OrInt16Input(context: PrepareContext, op: OperatorDef): boolean {
+  const index = op.inputs[0];
+  if (index === undefined || index < 0) return true;
+  let type: number;
+  try {
+    type = context.tensor(index).type;
+  } catch {
+    return true;
+  }
+  return type === TensorType.INT8 || type === TensorType.INT16;
 }

@@ -30,6 +30,7 @@ const OUTPUT_TYPES_BY_INPUT = new Map<number, readonly number[]>([
 
 export const quantizeKernel: Kernel = {
   name: "QUANTIZE",
+  accepts: (context, op) => context.scheme.name === "tflm" && isTflmTypePair(context, op),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     checkInputCount(op, 1, 1);
     checkOutputCount(op, 1);
@@ -163,5 +164,16 @@ function integerView(memory: MemoryContext, tensor: TensorDef): IntegerArray {
       return memory.int32(tensor.index);
     default:
       throw new UnsupportedError(`${describeTensor(tensor)} is ${tensorTypeName(tensor.type)}, not an integer type QUANTIZE reads or writes`);
+  }
+}
+
+/** True when TFLM's QUANTIZE evaluates this input and output type pair, or the tensors are malformed. */
+function isTflmTypePair(context: PrepareContext, op: OperatorDef): boolean {
+  try {
+    const input = context.tensor(op.inputs[0]);
+    const output = context.tensor(op.outputs[0]);
+    return (OUTPUT_TYPES_BY_INPUT.get(input.type) ?? []).includes(output.type);
+  } catch {
+    return true;
   }
 }

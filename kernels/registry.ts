@@ -1,6 +1,11 @@
-// Kernels by builtin operator code.
+// Kernels by builtin operator code and by custom code. One operator may have
+// several kernels: the int8 kernels tuned for TFLM's arithmetic come first
+// and accept only what they were built for, and the affine kernels
+// (any zero points, uint8, any requantization scheme) take the rest.
 
-import { Kernel } from "./kernel.js";
+import { UnsupportedError } from "../runtime/errors.js";
+import { OperatorDef } from "../runtime/model.js";
+import { Kernel, PrepareContext, PreparedOp } from "./kernel.js";
 import { conv2dKernel } from "./conv2d.js";
 import { depthwiseConv2dKernel } from "./depthwise_conv2d.js";
 import { fullyConnectedKernel } from "./fully_connected.js";
@@ -9,27 +14,84 @@ import { softmaxKernel } from "./softmax.js";
 import { reshapeKernel } from "./reshape.js";
 import { quantizeKernel } from "./quantize.js";
 import { dequantizeKernel } from "./dequantize.js";
+import { affineAddKernel } from "./affine/add.js";
+import { affineBatchMatMulKernel } from "./affine/batch_matmul.js";
+import { affineConcatenationKernel } from "./affine/concatenation.js";
+import { affineConv2dKernel } from "./affine/conv2d.js";
+import { affineDepthwiseConv2dKernel } from "./affine/depthwise_conv2d.js";
+import { affineDequantizeKernel } from "./affine/dequantize.js";
+import { dynamicQuantizeLinearKernel } from "./affine/dynamic_quantize.js";
+import { affineFullyConnectedKernel } from "./affine/fully_connected.js";
+import { affinePadKernel, affinePadV2Kernel } from "./affine/pad.js";
+import { affineAveragePool2dKernel, affineMaxPool2dKernel } from "./affine/pooling.js";
+import { affineQuantizeKernel } from "./affine/quantize.js";
+import { affineTransposeKernel } from "./affine/transpose.js";
+import { affineHardSwishKernel, affineLogisticKernel } from "./affine/unary.js";
 
-/** BuiltinOperator codes of the TFLite schema for the operators implemented here. */
-const KERNELS_BY_CODE: ReadonlyArray<[number, Kernel]> = [
-  [1, averagePool2dKernel], // AVERAGE_POOL_2D
-  [3, conv2dKernel], // CONV_2D
-  [4, depthwiseConv2dKernel], // DEPTHWISE_CONV_2D
-  [6, dequantizeKernel], // DEQUANTIZE
-  [9, fullyConnectedKernel], // FULLY_CONNECTED
-  [17, maxPool2dKernel], // MAX_POOL_2D
-  [22, reshapeKernel], // RESHAPE
-  [25, softmaxKernel], // SOFTMAX
-  [114, quantizeKernel], // QUANTIZE
+/** BuiltinOperator codes of the TFLite schema, each with its kernels in the order they are offered the operator. */
+const KERNELS_BY_CODE: ReadonlyArray<[number, readonly Kernel[]]> = [
+  [0, [affineAddKernel]], // ADD
+  [1, [averagePool2dKernel, affineAveragePool2dKernel]], // AVERAGE_POOL_2D
+  [2, [affineConcatenationKernel]], // CONCATENATION
+  [3, [conv2dKernel, affineConv2dKernel]], // CONV_2D
+  [4, [depthwiseConv2dKernel, affineDepthwiseConv2dKernel]], // DEPTHWISE_CONV_2D
+  [6, [dequantizeKernel, affineDequantizeKernel]], // DEQUANTIZE
+  [9, [fullyConnectedKernel, affineFullyConnectedKernel]], // FULLY_CONNECTED
+  [14, [affineLogisticKernel]], // LOGISTIC
+  [17, [maxPool2dKernel, affineMaxPool2dKernel]], // MAX_POOL_2D
+  [22, [reshapeKernel]], // RESHAPE
+  [25, [softmaxKernel]], // SOFTMAX
+  [34, [affinePadKernel]], // PAD
+  [39, [affineTransposeKernel]], // TRANSPOSE
+  [60, [affinePadV2Kernel]], // PADV2
+  [114, [quantizeKernel, affineQuantizeKernel]], // QUANTIZE
+  [117, [affineHardSwishKernel]], // HARD_SWISH
+  [126, [affineBatchMatMulKernel]], // BATCH_MATMUL
 ];
 
-const kernels = new Map<number, Kernel>(KERNELS_BY_CODE);
+/** Custom operators by custom code. */
+const KERNELS_BY_CUSTOM_CODE: ReadonlyArray<[string, readonly Kernel[]]> = [
+  ["MICROQ_DYNAMIC_QUANTIZE_LINEAR", [dynamicQuantizeLinearKernel]],
+];
+
+/**
+ * Combines kernels of one operator into one: prepare() goes to the first
+ * kernel that accepts the operator. The last kernel normally has no
+ * `accepts`, so its prepare() reports what is unsupported.
+ */
+function firstAccepting(kernels: readonly Kernel[]): Kernel {
+  if (kernels.length === 1) return kernels[0];
+  return {
+    name: kernels[0].name,
+    prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
+      for (const kernel of kernels) {
+        if (kernel.accepts === undefined || kernel.accepts(context, op)) return kernel.prepare(context, op);
+      }
+      throw new UnsupportedError(
+        `no ${op.name} kernel accepts operator ${op.index} with the tensor types and ` +
+          `the requantization scheme "${context.scheme.name}" of this model`,
+      );
+    },
+  };
+}
+
+const kernels = new Map<number, Kernel>(KERNELS_BY_CODE.map(([code, list]) => [code, firstAccepting(list)]));
+const customKernels = new Map<string, Kernel>(
+  KERNELS_BY_CUSTOM_CODE.map(([code, list]) => [code, firstAccepting(list)]),
+);
 
 export function findKernel(builtinCode: number): Kernel | undefined {
   return kernels.get(builtinCode);
 }
 
-/** Names of all supported operators, for inspect and error messages. */
+/** The kernel of a custom operator, by its custom code. */
+export function findCustomKernel(customCode: string): Kernel | undefined {
+  return customKernels.get(customCode);
+}
+
+/** Names of all supported operators, builtin and custom, for inspect and error messages. */
 export function supportedOperatorNames(): string[] {
-  return KERNELS_BY_CODE.map(([, kernel]) => kernel.name).sort();
+  const names = KERNELS_BY_CODE.map(([, list]) => list[0].name);
+  for (const [code] of KERNELS_BY_CUSTOM_CODE) names.push(code);
+  return names.sort();
 }

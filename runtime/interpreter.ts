@@ -10,7 +10,9 @@ import { ARENA_ALIGNMENT, PlanRequest, planMemory } from "./planner.js";
 import { TensorView, createTensorView } from "./tensor_view.js";
 import { validateGraph } from "./validate_graph.js";
 import { Kernel, PrepareContext, PreparedOp } from "../kernels/kernel.js";
-import { findKernel } from "../kernels/registry.js";
+import { findCustomKernel, findKernel } from "../kernels/registry.js";
+import { MemoryFormat, RequantizationScheme, SchemeName } from "./requantization/scheme.js";
+import { SCHEME_NAMES, schemeByName } from "./requantization/registry.js";
 
 /** Model bytes: an ArrayBuffer, a typed array over one, or a Moddable Resource (a read-only host buffer). */
 export type ModelSource = ArrayBuffer | ArrayBufferView | ArrayBufferLike;
@@ -28,7 +30,19 @@ export interface InterpreterOptions {
    * operator the resolver does not provide.
    */
   resolveKernel?: (builtinCode: number) => Kernel | undefined;
+  /**
+   * Requantization scheme, overriding the model's "microq_requantization"
+   * metadata. Models without that metadata use "tflm".
+   */
+  requantization?: SchemeName;
+  /** PyTorch memory format, overriding the model's "microq_memory_format" metadata (default "contiguous"). */
+  memoryFormat?: MemoryFormat;
 }
+
+/** Metadata names microq reads from a model file. */
+export const REQUANTIZATION_METADATA = "microq_requantization";
+export const MEMORY_FORMAT_METADATA = "microq_memory_format";
+const MEMORY_FORMATS: readonly MemoryFormat[] = ["contiguous", "channels_last"];
 
 /**
  * Default arena limit: far above what a microcontroller model needs, so a
@@ -67,6 +81,10 @@ export class Interpreter {
   /** Multiply-accumulates of one invoke. */
   readonly macs: number;
   readonly operators: readonly OperatorSummary[];
+  /** Name of the requantization scheme the kernels use. */
+  readonly requantization: SchemeName;
+  /** PyTorch memory format the average pooling arithmetic follows. */
+  readonly memoryFormat: MemoryFormat;
 
   private readonly preparedOps: PreparedOp[];
   private readonly arena: ArrayBuffer;
@@ -80,6 +98,10 @@ export class Interpreter {
     const model = parseModel(bytes);
     this.model = model;
     validateGraph(model);
+    const scheme = chooseScheme(model, options.requantization);
+    const memoryFormat = chooseMemoryFormat(model, options.memoryFormat);
+    this.requantization = scheme.name;
+    this.memoryFormat = memoryFormat;
 
     // Prepare every operator, collecting all unsupported ones for one error.
     const scratchRequests: PlanRequest[] = [];
@@ -88,7 +110,8 @@ export class Interpreter {
     const problems: string[] = [];
     const missingKernels = new Map<string, number>();
     for (const op of model.operators) {
-      const kernel: Kernel | undefined = op.builtinCode >= 0 ? resolveKernel(op.builtinCode) : undefined;
+      const kernel: Kernel | undefined =
+        op.builtinCode >= 0 ? resolveKernel(op.builtinCode) : findCustomKernel(op.name);
       if (kernel === undefined) {
         problems.push(`operator ${op.index} ${op.name} (not implemented)`);
         missingKernels.set(op.name, (missingKernels.get(op.name) ?? 0) + 1);
@@ -96,6 +119,8 @@ export class Interpreter {
       }
       const context: PrepareContext = {
         reader: model.reader,
+        scheme,
+        memoryFormat,
         tensor: (index) => tensorAt(model, op, index),
         isConstant: (index) => tensorAt(model, op, index).dataOffset >= 0,
         constantBytes: (index) => constantBytes(bytes, tensorAt(model, op, index), op),
@@ -287,7 +312,60 @@ function checkOptions(options: InterpreterOptions | null): InterpreterOptions {
   if (options.resolveKernel !== undefined && typeof options.resolveKernel !== "function") {
     throw new InvalidInputError(`options.resolveKernel must be a function, got ${typeof options.resolveKernel}`);
   }
+  if (options.requantization !== undefined) schemeByName(options.requantization);
+  if (options.memoryFormat !== undefined && !MEMORY_FORMATS.includes(options.memoryFormat)) {
+    throw new InvalidInputError(
+      `options.memoryFormat must be one of ${MEMORY_FORMATS.join(", ")}, got ${String(options.memoryFormat)}`,
+    );
+  }
   return options;
+}
+
+/** Reads a metadata entry as printable ASCII, or returns undefined when the model has none. */
+function metadataText(model: ModelDef, name: string): string | undefined {
+  const bytes = model.metadata.get(name);
+  if (bytes === undefined) return undefined;
+  if (bytes.length > 64) {
+    throw new InvalidModelError(`metadata "${name}" is ${bytes.length} bytes long, expected a short ASCII name`);
+  }
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === 0 && i === bytes.length - 1) break; // a trailing NUL, as C writers leave it
+    if (byte < 0x20 || byte > 0x7e) {
+      throw new InvalidModelError(
+        `metadata "${name}" contains byte ${byte} at offset ${i}; it must be an ASCII name, so the file is corrupted`,
+      );
+    }
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
+function chooseScheme(model: ModelDef, override: SchemeName | undefined): RequantizationScheme {
+  if (override !== undefined) return schemeByName(override);
+  const stored = metadataText(model, REQUANTIZATION_METADATA);
+  if (stored === undefined) return schemeByName("tflm");
+  if (!(SCHEME_NAMES as readonly string[]).includes(stored)) {
+    throw new UnsupportedError(
+      `metadata "${REQUANTIZATION_METADATA}" names the scheme "${stored}", which this microq does not know ` +
+        `(known: ${SCHEME_NAMES.join(", ")}); pass the requantization option to choose one`,
+    );
+  }
+  return schemeByName(stored);
+}
+
+function chooseMemoryFormat(model: ModelDef, override: MemoryFormat | undefined): MemoryFormat {
+  if (override !== undefined) return override;
+  const stored = metadataText(model, MEMORY_FORMAT_METADATA);
+  if (stored === undefined) return "contiguous";
+  if (!(MEMORY_FORMATS as readonly string[]).includes(stored)) {
+    throw new InvalidModelError(
+      `metadata "${MEMORY_FORMAT_METADATA}" is "${stored}", expected ${MEMORY_FORMATS.join(" or ")}; ` +
+        `pass the memoryFormat option to override it`,
+    );
+  }
+  return stored as MemoryFormat;
 }
 
 /**

@@ -1,5 +1,6 @@
 // microq command-line interface. Exit codes: 0 success, 1 a model, input,
-// output or setup error (one line on stderr), 2 a usage error.
+// output or setup error (one line on stderr), 2 a usage error or, for
+// convert, an ONNX node that cannot be converted.
 
 import { parseArgs } from "./args.js";
 import {
@@ -12,6 +13,7 @@ import {
 } from "./cli_errors.js";
 import { BENCH_HELP, BENCH_USAGE, benchCommand } from "./commands/bench.js";
 import { COMPARE_HELP, COMPARE_USAGE, compareCommand } from "./commands/compare.js";
+import { CONVERT_HELP, CONVERT_USAGE, convertCommand, parseConvertArgs } from "./commands/convert.js";
 import { INSPECT_HELP, INSPECT_USAGE, inspectCommand } from "./commands/inspect.js";
 import { RUN_HELP, RUN_USAGE, runCommand } from "./commands/run.js";
 import { escapeControlCharacters } from "./text.js";
@@ -21,6 +23,7 @@ const USAGE = `usage:
   ${INSPECT_USAGE}
   ${COMPARE_USAGE}
   ${BENCH_USAGE}
+  ${CONVERT_USAGE}
 Run "microq COMMAND --help" for the options of a command.`;
 
 /** Help text of each command, printed by "microq COMMAND --help" and "microq help COMMAND". */
@@ -29,6 +32,7 @@ const COMMAND_HELP: ReadonlyMap<string, string> = new Map([
   ["inspect", INSPECT_HELP],
   ["compare", COMPARE_HELP],
   ["bench", BENCH_HELP],
+  ["convert", CONVERT_HELP],
 ]);
 
 function isHelpOption(arg: string): boolean {
@@ -56,6 +60,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "bench":
         await benchCommand(parseArgs(rest, ["engine", "runs"], ["json", "per-op"]));
         return 0;
+      case "convert":
+        return await convertCommand(parseConvertArgs(rest));
       case "help":
       case "--help":
       case "-h":
@@ -81,7 +87,7 @@ function printHelp(args: readonly string[]): number {
     process.stdout.write(help + "\n");
     return 0;
   }
-  throw new UsageError(`help takes one command name (run, inspect, compare or bench), got "${args.join(" ")}"`);
+  throw new UsageError(`help takes one command name (run, inspect, compare, bench or convert), got "${args.join(" ")}"`);
 }
 
 /** Errors that are the user's or the installation's to fix, reported on one line without the "internal error" label. */

@@ -108,9 +108,9 @@ test("model and input errors exit with 1 and one line", () => {
 
   assertOneLineError(microq("run", hello, "--input", input, "--input", input, "--output", output), /has 1 input tensor, but 2 --input files were given/);
 
-  const mobilenet = fixturePath("models/mobilenet_v2_quantized_1x3x224x224.tflite");
-  const mobilenetInput = fixturePath("cases/mobilenet_v2_quantized_1x3x224x224/rand0_in0.bin");
-  assertOneLineError(microq("run", mobilenet, "--input", mobilenetInput, "--output", output), /unsupported operators?:.*PAD.*MEAN/);
+  const keyword = fixturePath("models/keyword_scrambled_8bit.tflite");
+  const keywordInput = fixturePath("cases/keyword_scrambled_8bit/rand0_in0.bin");
+  assertOneLineError(microq("run", keyword, "--input", keywordInput, "--output", output), /unsupported operators?:.*SVDF/);
 });
 
 test("inspect: text and JSON", () => {
@@ -119,15 +119,17 @@ test("inspect: text and JSON", () => {
   assert.match(text.stdout, /CONV_2D\s+14/);
   assert.match(text.stdout, /DEPTHWISE_CONV_2D\s+14/);
   assert.match(text.stdout, /arena bytes \(activations and scratch\): 55296/);
+  assert.match(text.stdout, /requantization scheme: tflm/);
   assert.match(text.stdout, /unsupported: none/);
 
-  const json = microq("inspect", fixturePath("models/mobilenet_v2_quantized_1x3x224x224.tflite"), "--json");
+  const json = microq("inspect", fixturePath("models/keyword_scrambled_8bit.tflite"), "--json");
   assert.is(json.status, 0, json.stderr);
   const report = JSON.parse(json.stdout);
-  assert.is(report.operatorCounts.PAD, 18);
+  assert.is(report.operatorCounts.SVDF, 7);
   assert.is(report.arenaBytes, null);
+  assert.is(report.requantization, null);
   const unsupportedNames = new Set(report.unsupported.map((line: string) => line.split(" ")[2]));
-  assert.equal([...unsupportedNames].sort(), ["ADD", "MEAN", "PAD", "TRANSPOSE"]);
+  assert.equal([...unsupportedNames], ["SVDF"]);
 });
 
 test("command --help prints its usage", () => {
@@ -296,6 +298,7 @@ test("inspect text: control characters escaped", () => {
     macs: null,
     arenaBytes: null,
     persistentBytes: null,
+    requantization: null,
     unsupported: ["operator 0 CUSTOM\u001bX is not supported"],
   };
   const text = formatInspectReport(report);

@@ -9,6 +9,7 @@ import { FlatBufferReader } from "../../runtime/flatbuffer.js";
 import { ModelDef, OperatorDef, TensorDef, parseModel } from "../../runtime/model.js";
 import { tensorTypeBytes } from "../../runtime/tensor_types.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../../kernels/kernel.js";
+import { schemeByName } from "../../runtime/requantization/registry.js";
 import { TFLM_FIXTURES, readFixture } from "../fixtures.js";
 
 /** Byte written over outputs before invoke, so that unwritten elements show up. */
@@ -32,7 +33,7 @@ export interface PreparedLayer {
 }
 
 /** Prepares the operator, gives each of its tensors a buffer and binds them. */
-export function prepareLayer(kernel: Kernel, setup: OperatorSetup): PreparedLayer {
+export function prepareLayer(kernel: Kernel, setup: OperatorSetup, schemeName = "tflm"): PreparedLayer {
   const { tensors, op, constantBytes } = setup;
   const tensorAt = (index: number): TensorDef => {
     const tensor = tensors[index];
@@ -49,6 +50,8 @@ export function prepareLayer(kernel: Kernel, setup: OperatorSetup): PreparedLaye
   const scratch: ArrayBuffer[] = [];
   const context: PrepareContext = {
     reader: setup.reader,
+    scheme: schemeByName(schemeName),
+    memoryFormat: "contiguous",
     tensor: tensorAt,
     isConstant: (index) => tensorAt(index).dataOffset >= 0,
     constantBytes: constantView,

@@ -149,3 +149,55 @@ export function readReshapeOptions(reader: FlatBufferReader, op: OperatorDef): R
   const vector = reader.fieldVector(t, 0, "new_shape", 4);
   return { newShape: vector === null ? null : reader.int32Array(vector) };
 }
+
+// Options of the elementwise and data-movement operators of the affine
+// kernels. Union type values are those of the schema's BuiltinOptions.
+
+const CONCATENATION_OPTIONS = 10;
+const ADD_OPTIONS = 11;
+
+export interface ConcatenationOptions {
+  /** Axis to join along; negative counts from the last dimension. */
+  axis: number;
+  activation: number;
+}
+
+export interface AddOptions {
+  activation: number;
+}
+
+export function readConcatenationOptions(reader: FlatBufferReader, op: OperatorDef): ConcatenationOptions {
+  expectOptions(op, CONCATENATION_OPTIONS);
+  const t = op.options;
+  if (t === null) return { axis: 0, activation: 0 };
+  return {
+    axis: reader.fieldInt32(t, 0, "axis", 0),
+    activation: reader.fieldInt8(t, 1, "fused_activation_function", 0),
+  };
+}
+
+export function readAddOptions(reader: FlatBufferReader, op: OperatorDef): AddOptions {
+  expectOptions(op, ADD_OPTIONS);
+  const t = op.options;
+  return { activation: t === null ? 0 : reader.fieldInt8(t, 0, "fused_activation_function", 0) };
+}
+
+/** BuiltinOptions union type value of BatchMatMulOptions. */
+const BATCH_MATMUL_OPTIONS_TYPE = 101;
+
+export interface BatchMatMulOptions {
+  /** True when the left operand is stored transposed, [..., K, M]. */
+  adjX: boolean;
+  /** True when the right operand is stored transposed, [..., N, K]. */
+  adjY: boolean;
+}
+
+export function readBatchMatMulOptions(reader: FlatBufferReader, op: OperatorDef): BatchMatMulOptions {
+  expectOptions(op, BATCH_MATMUL_OPTIONS_TYPE);
+  const t = op.options;
+  if (t === null) return { adjX: false, adjY: false };
+  return {
+    adjX: reader.fieldBool(t, 0, "adj_x"),
+    adjY: reader.fieldBool(t, 1, "adj_y"),
+  };
+}

@@ -51,6 +51,8 @@ export interface InspectReport {
   macs: number | null;
   arenaBytes: number | null;
   persistentBytes: number | null;
+  /** Requantization scheme the kernels use (null when the model cannot be prepared). */
+  requantization: string | null;
   unsupported: string[];
 }
 
@@ -97,6 +99,7 @@ export async function buildInspectReport(microq: Microq, path: string, bytes: Ui
     macs: interpreter === null ? null : interpreter.macs,
     arenaBytes: interpreter === null ? null : interpreter.arenaBytes,
     persistentBytes: interpreter === null ? null : interpreter.persistentBytes,
+    requantization: interpreter === null ? null : interpreter.requantization,
     unsupported,
   };
 }
@@ -140,6 +143,7 @@ export function formatInspectReport(report: InspectReport): string {
     lines.push(`MACs per invoke: ${report.macs}`);
     lines.push(`arena bytes (activations and scratch): ${report.arenaBytes}`);
     lines.push(`persistent bytes (derived parameters): ${report.persistentBytes}`);
+    lines.push(`requantization scheme: ${report.requantization}`);
   }
   if (report.unsupported.length > 0) {
     lines.push("");

@@ -164,20 +164,23 @@ export function loadFuzzModel(name: string, bytes: Uint8Array): FuzzModel {
   return { name, bytes, structure: mapStructure(bytes) };
 }
 
+/** A random element, or undefined when items is empty. */
 function pick<T>(items: readonly T[], random: () => number): T {
   return items[Math.floor(random() * items.length)];
 }
 
 /** Reads a target as unsigned, or 0 when an earlier truncation cut it off. */
-function readTarget(view: DataView, target: Target): number {
-  if (target.offset + target.bytes > view.byteLength) return 0;
+function readTarget(view: DataView, target: Target | undefined): number {
+  // A target is undefined when the model has no field of that kind, for
+  // example no quantization in a float-only model.
+  if (target === undefined || target.offset + target.bytes > view.byteLength) return 0;
   if (target.bytes === 1) return view.getUint8(target.offset);
   if (target.bytes === 2) return view.getUint16(target.offset, true);
   return view.getUint32(target.offset, true);
 }
 
-function writeTarget(view: DataView, target: Target, value: number): void {
-  if (target.offset + target.bytes > view.byteLength) return;
+function writeTarget(view: DataView, target: Target | undefined, value: number): void {
+  if (target === undefined || target.offset + target.bytes > view.byteLength) return;
   if (target.bytes === 1) view.setUint8(target.offset, value & 0xff);
   else if (target.bytes === 2) view.setUint16(target.offset, value & 0xffff, true);
   else view.setUint32(target.offset, value >>> 0, true);

@@ -175,6 +175,14 @@ export const OPTIONS_TABLES: Readonly<Record<string, Readonly<Record<string, Opt
   QuantizeOptions: {},
   DequantizeOptions: {},
   PadOptions: {},
+  PadV2Options: {},
+  TransposeOptions: {},
+  HardSwishOptions: {},
+  BatchMatMulOptions: {
+    adj_x: { slot: 0, type: "bool" },
+    adj_y: { slot: 1, type: "bool" },
+    asymmetric_quantize_inputs: { slot: 2, type: "bool" },
+  },
 };
 
 // Operator codes of the schema's BuiltinOperator enum that the writer needs by value.

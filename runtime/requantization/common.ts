@@ -1,0 +1,135 @@
+// Helpers the requantization schemes share: rounding of doubles, float32
+// bit patterns, and validation of the quantization parameters a scheme is
+// prepared with.
+
+import { InvalidModelError } from "../errors.js";
+import { AccumulatorLayer, AddParams, RescaleParams } from "./scheme.js";
+
+export const INT32_MIN = -0x80000000;
+export const INT32_MAX = 0x7fffffff;
+
+/**
+ * Rounds a double to the nearest integer with ties to even, as C's
+ * nearbyint and numpy's rint do in the default rounding mode.
+ */
+export function roundHalfToEven(x: number): number {
+  const rounded = Math.round(x);
+  // Math.round sends ties toward +infinity. For |x| < 2^52 the difference
+  // is exact, and it is 0.5 only at a tie, where an odd result steps down.
+  const tieRoundedToOdd = rounded - x === 0.5 && rounded % 2 !== 0;
+  // Adding 0 turns the -0 that Math.round returns for x in [-0.5, 0) into
+  // +0, which XS stores as an integer.
+  return (tieRoundedToOdd ? rounded - 1 : rounded) + 0;
+}
+
+/** Rounds a double to the nearest integer with ties away from zero, as C's round. */
+export function roundHalfAway(x: number): number {
+  const rounded = Math.round(x);
+  // Math.round sends ties toward +infinity, which is away from zero except
+  // for negative ties.
+  const negativeTie = x < 0 && rounded - x === 0.5;
+  return (negativeTie ? rounded - 1 : rounded) + 0;
+}
+
+const float32View = new Float32Array(1);
+
+/**
+ * Rounds x to the nearest float32, ties to even, as Math.fround specifies.
+ * NOTE: XS's Math.fround (xsMath.c in @agoric/xsnap 0.15.0) returns an
+ * integer-typed argument unchanged, so 16777217 stays 16777217 there; a
+ * Float32Array store rounds on every engine.
+ */
+export function toFloat32(x: number): number {
+  float32View[0] = x;
+  return float32View[0];
+}
+
+const bitsView = new Uint32Array(float32View.buffer);
+
+/** IEEE-754 bit pattern of x rounded to float32, as an unsigned integer. */
+export function float32Bits(x: number): number {
+  float32View[0] = x;
+  return bitsView[0];
+}
+
+/**
+ * Throws InvalidModelError unless `scale` is a finite positive number.
+ * `scaleName` names the scale in the message, for example "output scale".
+ */
+export function checkScale(scheme: string, scaleName: string, scale: number): void {
+  if (!(scale > 0) || !Number.isFinite(scale)) {
+    throw new InvalidModelError(
+      `requantization scheme "${scheme}": ${scaleName} ${scale} is not a finite positive number; check the tensors' quantization`,
+    );
+  }
+}
+
+/** Throws InvalidModelError unless the zero point is an integer. */
+export function checkZeroPoint(scheme: string, zeroPointName: string, zeroPoint: number): void {
+  if (!Number.isInteger(zeroPoint)) {
+    throw new InvalidModelError(
+      `requantization scheme "${scheme}": ${zeroPointName} ${zeroPoint} is not an integer; check the tensors' quantization`,
+    );
+  }
+}
+
+/**
+ * Validates a layer's scales, zero point, channel count and bias length,
+ * and returns the weight scale of each output channel (a per-tensor scale
+ * repeated).
+ */
+export function channelWeightScales(scheme: string, layer: AccumulatorLayer): Float64Array {
+  const channels = layer.channels;
+  if (!Number.isInteger(channels) || channels < 1) {
+    throw new InvalidModelError(`requantization scheme "${scheme}": ${channels} output channels; a layer needs at least one`);
+  }
+  checkScale(scheme, "input scale", layer.inputScale);
+  checkScale(scheme, "output scale", layer.outputScale);
+  checkZeroPoint(scheme, "output zero point", layer.outputZeroPoint);
+
+  const count = layer.weightScales.length;
+  if (count !== 1 && count !== channels) {
+    throw new InvalidModelError(
+      `requantization scheme "${scheme}": ${count} weight scales for ${channels} output channels; ` +
+        `expected 1 (per tensor) or ${channels} (per channel)`,
+    );
+  }
+  const scales = new Float64Array(channels);
+  for (let channel = 0; channel < channels; channel++) {
+    const scale = layer.weightScales[count === 1 ? 0 : channel];
+    checkScale(scheme, `weight scale of channel ${channel}`, scale);
+    scales[channel] = scale;
+  }
+
+  if (layer.bias !== null && layer.bias.length < channels) {
+    throw new InvalidModelError(
+      `requantization scheme "${scheme}": bias has ${layer.bias.length} values for ${channels} output channels; check the bias tensor`,
+    );
+  }
+  return scales;
+}
+
+/** Clamps an integer-valued double to the int32 range. */
+export function saturateToInt32(x: number): number {
+  if (x < INT32_MIN) return INT32_MIN;
+  if (x > INT32_MAX) return INT32_MAX;
+  return x;
+}
+
+/** Validates the scales and zero points of a rescaling copy or an average pool. */
+export function checkRescaleParams(scheme: string, params: RescaleParams): void {
+  checkScale(scheme, "input scale", params.inputScale);
+  checkScale(scheme, "output scale", params.outputScale);
+  checkZeroPoint(scheme, "input zero point", params.inputZeroPoint);
+  checkZeroPoint(scheme, "output zero point", params.outputZeroPoint);
+}
+
+/** Validates the scales and zero points of an elementwise add. */
+export function checkAddParams(scheme: string, params: AddParams): void {
+  checkScale(scheme, "first input scale", params.aScale);
+  checkScale(scheme, "second input scale", params.bScale);
+  checkScale(scheme, "output scale", params.outputScale);
+  checkZeroPoint(scheme, "first input zero point", params.aZeroPoint);
+  checkZeroPoint(scheme, "second input zero point", params.bZeroPoint);
+  checkZeroPoint(scheme, "output zero point", params.outputZeroPoint);
+}

@@ -1,0 +1,86 @@
+// ONNX to .tflite conversion for uint8/int8 models in QDQ or QOperator form:
+// decode, fold constants, recognize expanded DynamicQuantizeLinear, lower
+// to quantized TFLite operators, and write the model with the
+// requantization scheme and memory format in its metadata.
+
+import { MEMORY_FORMAT_METADATA, REQUANTIZATION_METADATA } from "../../runtime/interpreter.js";
+import { foldExpandedDynamicQuantize } from "./dynamic_quantize.js";
+import { matchFloatBias } from "./float_bias.js";
+import { foldConstants } from "./fold_constants.js";
+import { OnnxGraph } from "./graph.js";
+import { Lowering, NodeHandler } from "./lower.js";
+import { lowerConv, lowerConvInteger, lowerGemm, lowerMatMul, lowerMatMulInteger, lowerQLinearConv, lowerQLinearMatMul } from "./lower_accumulator.js";
+import {
+  lowerAdd,
+  lowerAveragePool,
+  lowerConcat,
+  lowerGlobalAveragePool,
+  lowerHardSigmoid,
+  lowerHardSwish,
+  lowerMaxPool,
+  lowerMul,
+  lowerSigmoid,
+} from "./lower_elementwise.js";
+import { lowerFlatten, lowerReshape, lowerTranspose } from "./lower_layout.js";
+import { lowerCast, lowerClip, lowerDequantizeLinear, lowerDynamicQuantizeLinear, lowerIdentity, lowerQuantizeLinear, lowerRelu } from "./lower_qdq.js";
+import { readOnnxGraph } from "./onnx_graph.js";
+import { ConvertOptions, resolveConvertOptions } from "./options.js";
+
+export { moduleNameOfNode } from "./float_bias.js";
+export { ConvertOptionError, DEFAULT_SCHEME, MEMORY_FORMATS, parseFloatBias } from "./options.js";
+export type { ConvertOptions } from "./options.js";
+
+/** ONNX op types the converter handles, each with its lowering. */
+const HANDLERS: ReadonlyMap<string, NodeHandler> = new Map<string, NodeHandler>([
+  ["QuantizeLinear", lowerQuantizeLinear],
+  ["DequantizeLinear", lowerDequantizeLinear],
+  ["DynamicQuantizeLinear", lowerDynamicQuantizeLinear],
+  ["Cast", lowerCast],
+  ["Identity", lowerIdentity],
+  ["Relu", lowerRelu],
+  ["Clip", lowerClip],
+  ["Conv", lowerConv],
+  ["Gemm", lowerGemm],
+  ["MatMul", lowerMatMul],
+  ["QLinearConv", lowerQLinearConv],
+  ["QLinearMatMul", lowerQLinearMatMul],
+  ["ConvInteger", lowerConvInteger],
+  ["MatMulInteger", lowerMatMulInteger],
+  ["Flatten", lowerFlatten],
+  ["Reshape", lowerReshape],
+  ["Transpose", lowerTranspose],
+  ["Add", lowerAdd],
+  ["Concat", lowerConcat],
+  ["MaxPool", lowerMaxPool],
+  ["AveragePool", lowerAveragePool],
+  ["GlobalAveragePool", lowerGlobalAveragePool],
+  ["Sigmoid", lowerSigmoid],
+  ["HardSwish", lowerHardSwish],
+  ["HardSigmoid", lowerHardSigmoid],
+  ["Mul", lowerMul],
+]);
+
+/** Converts the bytes of an .onnx file to .tflite bytes. */
+export function convertOnnxModel(onnxBytes: Uint8Array, options: ConvertOptions = {}): Uint8Array {
+  // Options are checked before the model is read, so that a bad option is reported first.
+  resolveConvertOptions(options);
+  return convertGraph(readOnnxGraph(onnxBytes), options);
+}
+
+/**
+ * Converts an in-memory graph (from an .onnx file or a node test) to
+ * .tflite bytes. The graph is folded in place. Throws UnsupportedNodeError
+ * for a node the converter cannot lower, OnnxModelError for an invalid
+ * graph and ConvertOptionError for an invalid option, including a float
+ * bias that does not fit the graph.
+ */
+export function convertGraph(graph: OnnxGraph, options: ConvertOptions = {}): Uint8Array {
+  const { scheme, memoryFormat, floatBias } = resolveConvertOptions(options);
+  foldConstants(graph);
+  foldExpandedDynamicQuantize(graph);
+  const floatBiasByNode = matchFloatBias(graph.nodes, floatBias);
+  const lowering = new Lowering(graph, { scheme, floatBias: floatBiasByNode }, HANDLERS);
+  lowering.run();
+  const description = `converted by microq from ONNX graph "${graph.name}"`;
+  return lowering.builder.build({ [REQUANTIZATION_METADATA]: scheme, [MEMORY_FORMAT_METADATA]: memoryFormat }, description);
+}

@@ -1,9 +1,12 @@
-// npm run bench: benchmarks the TFLM fixture models on XS, Node and QuickJS,
-// microq's kernels against the naive TFLM reference ports in the same engine
-// process, prints summary tables and writes bench/results/latest.json.
+// npm run bench: benchmarks the TFLM fixture models and the uint8 PyTorch
+// digits models on XS, Node and QuickJS, microq's kernels against the naive
+// TFLM reference ports in the same engine process, prints summary tables
+// and writes bench/results/latest.json. The naive baseline takes int8 only,
+// so the digits models get microq's figures without a comparison.
 //
-// The fixture models sit beside the repository, in
-// ../shared/fixtures/tflm/models. Each model runs in one process per engine,
+// The TFLM models sit beside the repository, in
+// ../shared/fixtures/tflm/models, and the digits models in
+// examples/pytorch-digits. Each model runs in one process per engine,
 // one after the other, so that two measurements never share the CPU. All
 // runs load copies of the dist/ bundles taken at the start, so that a
 // rebuild during the benchmark cannot mix two builds in one results file.
@@ -19,9 +22,13 @@ import { BenchEngine, BenchReport } from "../tools/bench/report.js";
 import { DEFAULT_RUNS, benchModelOn } from "../tools/bench/run_bench.js";
 import { readBinaryFile } from "../tools/model_files.js";
 
-const MODELS = ["hello_world_int8", "micro_speech_quantized", "person_detect"];
+const TFLM_MODELS_FOLDER = resolve(REPOSITORY_ROOT, "..", "shared", "fixtures", "tflm", "models");
+const DIGITS_FOLDER = resolve(REPOSITORY_ROOT, "examples", "pytorch-digits");
+const MODEL_PATHS = [
+  ...["hello_world_int8", "micro_speech_quantized", "person_detect"].map((name) => resolve(TFLM_MODELS_FOLDER, `${name}.tflite`)),
+  ...["qnnpack-qnnpack", "onednn-onednn", "onednn-fbgemm"].map((name) => resolve(DIGITS_FOLDER, `${name}.tflite`)),
+];
 const ENGINES: readonly BenchEngine[] = ["xs", "node", "quickjs"];
-const MODELS_FOLDER = resolve(REPOSITORY_ROOT, "..", "shared", "fixtures", "tflm", "models");
 const RESULTS_FILE = resolve(REPOSITORY_ROOT, "bench", "results", "latest.json");
 
 /** Contents of bench/results/latest.json. */
@@ -36,10 +43,12 @@ interface BenchResultsFile {
 }
 
 async function main(): Promise<void> {
-  const modelPaths = MODELS.map((name) => resolve(MODELS_FOLDER, `${name}.tflite`));
-  const missing = modelPaths.find((path) => !existsSync(path));
+  const missing = MODEL_PATHS.find((path) => !existsSync(path));
   if (missing !== undefined) {
-    throw new Error(`fixture model ${missing} not found: put the shared/ folder with fixtures/tflm/models beside the repository`);
+    const fix = missing.startsWith(DIGITS_FOLDER)
+      ? "restore it from the repository (git checkout examples/pytorch-digits)"
+      : "put the shared/ folder with fixtures/tflm/models beside the repository";
+    throw new Error(`model ${missing} not found: ${fix}`);
   }
 
   const started = performance.now();
@@ -51,7 +60,7 @@ async function main(): Promise<void> {
     const bundlePaths = snapshotBenchBundles(snapshotFolder);
     digests = bundleDigests(bundlePaths);
     for (const engine of ENGINES) {
-      for (const modelPath of modelPaths) {
+      for (const modelPath of MODEL_PATHS) {
         reports.push(
           await benchModelOn({
             modelPath,
@@ -91,7 +100,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${formatBenchSummary(reports)}\n\n` +
       `${results.machine.cpu}, ${results.machine.cpuCount} CPUs, Node ${results.machine.node}; ` +
-      `${MODELS.length} models on ${ENGINES.join(", ")} in ${seconds.toFixed(0)} s; ` +
+      `${MODEL_PATHS.length} models on ${ENGINES.join(", ")} in ${seconds.toFixed(0)} s; ` +
       `wrote ${relative(process.cwd(), RESULTS_FILE)}\n`,
   );
 }

@@ -159,10 +159,23 @@ export function perChannelMultipliers(
  * half away from zero, as TFLM's CalculateActivationRangeQuantized.
  */
 export function activationRange(op: OperatorDef, activation: number, output: TensorDef): [number, number] {
-  const [qmin, qmax] = typeRange(output.type);
   const scale = output.scale.length > 0 ? output.scale[0] : 1;
   const zeroPoint = output.zeroPoint.length > 0 ? output.zeroPoint[0] : 0;
-  const quantize = (f: number) => zeroPoint + roundHalfAwayFromZero(Math.fround(f / scale));
+  return fusedActivationRange(op, activation, output.type, (f) => zeroPoint + roundHalfAwayFromZero(Math.fround(f / scale)));
+}
+
+/**
+ * Clamp range of a fused activation in the integer domain of `type`: the
+ * type's range intersected with the activation's bounds, each mapped by
+ * `quantize` from real to quantized values.
+ */
+export function fusedActivationRange(
+  op: OperatorDef,
+  activation: number,
+  type: number,
+  quantize: (real: number) => number,
+): [number, number] {
+  const [qmin, qmax] = typeRange(type);
   switch (activation) {
     case Activation.NONE:
       return [qmin, qmax];

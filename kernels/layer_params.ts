@@ -1,6 +1,7 @@
 // Prepare-time validation and derived parameters of the int8 CONV_2D,
 // DEPTHWISE_CONV_2D and FULLY_CONNECTED operators, shared by microq's kernels
-// and the naive baseline, so that both accept exactly the same models.
+// and the naive baseline, so that both accept exactly the same models. The
+// shape checks come from conv_geometry.ts, which the affine kernels share.
 // Kernels read their bias themselves (the baseline keeps a missing one as
 // null, as TFLM does) and record persistent bytes for what they keep.
 
@@ -16,20 +17,16 @@ import {
 } from "../runtime/schema/options.js";
 import { TensorType } from "../runtime/tensor_types.js";
 import {
-  SpatialPadding,
   activationRange,
-  checkInputCount,
-  checkOutputCount,
   checkPerTensorQuantization,
   checkRank,
-  checkShape,
   checkType,
   checkWeightQuantization,
   checkZeroPoint,
-  computePadding,
   describeTensor,
   perChannelMultipliers,
 } from "./common.js";
+import { ConvGeometry, checkLayerRanks, conv2dGeometry, depthwiseConv2dGeometry, layerOperands } from "./conv_geometry.js";
 import { PrepareContext } from "./kernel.js";
 
 /** Quantization parameters every one of these operators derives. */
@@ -46,23 +43,8 @@ export interface QuantizedLayer {
 }
 
 /** A validated CONV_2D or DEPTHWISE_CONV_2D layer. */
-export interface ConvLayer extends QuantizedLayer {
+export interface ConvLayer extends QuantizedLayer, ConvGeometry {
   options: Conv2DOptions;
-  batches: number;
-  inputHeight: number;
-  inputWidth: number;
-  inputDepth: number;
-  outputChannels: number;
-  filterHeight: number;
-  filterWidth: number;
-  /** Input channels one filter reads: the group depth for conv, 1 for depthwise. */
-  filterDepth: number;
-  /** Conv groups (1 for depthwise). */
-  groups: number;
-  /** Output channels per input channel (1 for conv). */
-  depthMultiplier: number;
-  vertical: SpatialPadding;
-  horizontal: SpatialPadding;
 }
 
 /** A validated FULLY_CONNECTED layer. */
@@ -76,18 +58,12 @@ export interface FullyConnectedLayer extends QuantizedLayer {
 
 /** Checks operand counts, int8 types and constant weights; returns input, weights and output. */
 function checkInt8Operands(context: PrepareContext, op: OperatorDef, rank: number | null): [TensorDef, TensorDef, TensorDef] {
-  checkInputCount(op, 2, 3);
-  checkOutputCount(op, 1);
-  const input = context.tensor(op.inputs[0]);
-  const weights = context.tensor(op.inputs[1]);
-  const output = context.tensor(op.outputs[0]);
+  const [input, weights, output] = layerOperands(context, op);
   checkType(op, input, "input", [TensorType.INT8]);
   checkType(op, weights, "weights", [TensorType.INT8]);
   checkType(op, output, "output", [TensorType.INT8]);
   if (rank !== null) {
-    checkRank(op, input, "input", rank);
-    checkRank(op, weights, "weights", rank);
-    checkRank(op, output, "output", rank);
+    checkLayerRanks(op, input, weights, output, rank);
   } else {
     checkRank(op, weights, "weights", 2);
   }
@@ -132,76 +108,17 @@ function convQuantization(
 export function prepareConv2dLayer(context: PrepareContext, op: OperatorDef): ConvLayer {
   const [input, weights, output] = checkInt8Operands(context, op, 4);
   const options = readConv2DOptions(context.reader, op);
-  const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-  const [outputChannels, filterHeight, filterWidth, filterDepth] = weights.shape;
-  if (filterDepth <= 0 || inputDepth % filterDepth !== 0) {
-    throw new InvalidModelError(
-      `operator ${op.index} (CONV_2D): input depth ${inputDepth} is not a multiple of the weights' depth ${filterDepth}; the file is corrupted`,
-    );
-  }
-  const groups = inputDepth / filterDepth;
-  if (outputChannels % groups !== 0) {
-    throw new InvalidModelError(
-      `operator ${op.index} (CONV_2D): ${outputChannels} output channels do not split into ${groups} groups; the file is corrupted`,
-    );
-  }
-  const vertical = computePadding(op, options.padding, inputHeight, filterHeight, options.strideHeight, options.dilationHeight, "height");
-  const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, options.strideWidth, options.dilationWidth, "width");
-  checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, outputChannels]);
-
-  const quantization = convQuantization(context, op, input, weights, output, outputChannels, 0, options.activation);
-  return {
-    ...quantization,
-    options,
-    batches,
-    inputHeight,
-    inputWidth,
-    inputDepth,
-    outputChannels,
-    filterHeight,
-    filterWidth,
-    filterDepth,
-    groups,
-    depthMultiplier: 1,
-    vertical,
-    horizontal,
-  };
+  const geometry = conv2dGeometry(op, input, weights, output, options);
+  const quantization = convQuantization(context, op, input, weights, output, geometry.outputChannels, 0, options.activation);
+  return { ...quantization, ...geometry, options };
 }
 
 export function prepareDepthwiseConv2dLayer(context: PrepareContext, op: OperatorDef): ConvLayer {
   const [input, weights, output] = checkInt8Operands(context, op, 4);
   const options = readDepthwiseConv2DOptions(context.reader, op);
-  const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-  const [filterBatch, filterHeight, filterWidth, outputChannels] = weights.shape;
-  // Old converters wrote depth_multiplier 0; the weights' shape is authoritative.
-  const depthMultiplier = inputDepth > 0 ? outputChannels / inputDepth : 0;
-  if (filterBatch !== 1 || !Number.isInteger(depthMultiplier) || depthMultiplier <= 0) {
-    throw new InvalidModelError(
-      `operator ${op.index} (DEPTHWISE_CONV_2D): weights shape [${weights.shape}] does not match input depth ${inputDepth} ` +
-        `(expected [1, h, w, depth * multiplier]); the file is corrupted`,
-    );
-  }
-  const vertical = computePadding(op, options.padding, inputHeight, filterHeight, options.strideHeight, options.dilationHeight, "height");
-  const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, options.strideWidth, options.dilationWidth, "width");
-  checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, outputChannels]);
-
-  const quantization = convQuantization(context, op, input, weights, output, outputChannels, 3, options.activation);
-  return {
-    ...quantization,
-    options,
-    batches,
-    inputHeight,
-    inputWidth,
-    inputDepth,
-    outputChannels,
-    filterHeight,
-    filterWidth,
-    filterDepth: 1,
-    groups: 1,
-    depthMultiplier,
-    vertical,
-    horizontal,
-  };
+  const geometry = depthwiseConv2dGeometry(op, input, weights, output, options);
+  const quantization = convQuantization(context, op, input, weights, output, geometry.outputChannels, 3, options.activation);
+  return { ...quantization, ...geometry, options };
 }
 
 export function prepareFullyConnectedLayer(context: PrepareContext, op: OperatorDef): FullyConnectedLayer {

@@ -1,6 +1,9 @@
-// AVERAGE_POOL_2D and MAX_POOL_2D on int8 or int16 NHWC tensors, as TFLM's
-// reference integer pooling computes them: windows cover only the in-bounds
-// input taps, and the result is clamped to the fused activation range.
+// AVERAGE_POOL_2D and MAX_POOL_2D on NHWC tensors, as TFLM's reference
+// integer pooling computes them: windows cover only the in-bounds input
+// taps, and the result is clamped to the fused activation range. The pooling
+// plan and the max pool serve int8, int16 and uint8 tensors under every
+// requantization scheme. This average pool is TFLM's int8 and int16
+// arithmetic under the "tflm" scheme, and affine/pooling.ts averages the rest.
 
 import { InvalidModelError, UnsupportedError } from "../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../runtime/model.js";
@@ -21,17 +24,18 @@ import {
 } from "./common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "./kernel.js";
 import { tapRange } from "./taps.js";
+import { QuantizedArray, quantizedView } from "./affine/elementwise_common.js";
 
 /** Everything invoke needs, derived once at prepare. */
-interface PoolingPlan {
+export interface PoolingPlan {
+  input: TensorDef;
+  output: TensorDef;
   batches: number;
   inputHeight: number;
   inputWidth: number;
   channels: number;
   outputHeight: number;
   outputWidth: number;
-  filterHeight: number;
-  filterWidth: number;
   strideHeight: number;
   strideWidth: number;
   padTop: number;
@@ -42,18 +46,16 @@ interface PoolingPlan {
   columns: Int32Array;
   activationMin: number;
   activationMax: number;
-  /** Smallest value of the element type, where a max pool starts. */
-  typeMin: number;
-  isInt16: boolean;
-  inputIndex: number;
-  outputIndex: number;
 }
+
+/** A kernel's quantization checks, run before the activation range is derived from the output's scale. */
+export type PoolingQuantizationCheck = (op: OperatorDef, input: TensorDef, output: TensorDef) => void;
 
 export const averagePool2dKernel: Kernel = {
   name: "AVERAGE_POOL_2D",
   accepts: (context, op) => context.scheme.name === "tflm" && hasInt8OrInt16Input(context, op),
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    const plan = preparePooling(context, op);
+    const plan = preparePooling(context, op, [TensorType.INT8, TensorType.INT16], checkTflmQuantization);
     checkWindowsNotEmpty(op, plan);
     return averagePool(plan);
   },
@@ -61,20 +63,29 @@ export const averagePool2dKernel: Kernel = {
 
 export const maxPool2dKernel: Kernel = {
   name: "MAX_POOL_2D",
-  // Max pooling compares integers, so every scheme gives the same result.
-  accepts: (context, op) => hasInt8OrInt16Input(context, op),
+  // Max pooling compares stored integers, so every scheme gives the same
+  // result and this kernel takes every MAX_POOL_2D.
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    return maxPool(preparePooling(context, op));
+    const types = [TensorType.INT8, TensorType.UINT8, TensorType.INT16];
+    return maxPool(preparePooling(context, op, types, checkTflmQuantization));
   },
 };
 
-/** Validates a pooling operator as TFLM's PoolingPrepare does and derives its plan. */
-function preparePooling(context: PrepareContext, op: OperatorDef): PoolingPlan {
+/**
+ * Validates a pooling operator as TFLM's PoolingPrepare does and derives its
+ * plan. The input must have one of `types`, and the output the input's type.
+ */
+export function preparePooling(
+  context: PrepareContext,
+  op: OperatorDef,
+  types: readonly number[],
+  checkQuantization: PoolingQuantizationCheck,
+): PoolingPlan {
   checkInputCount(op, 1, 1);
   checkOutputCount(op, 1);
   const input = context.tensor(op.inputs[0]);
   const output = context.tensor(op.outputs[0]);
-  checkType(op, input, "input", [TensorType.INT8, TensorType.INT16]);
+  checkType(op, input, "input", types);
   checkType(op, output, "output", [input.type]);
   checkRank(op, input, "input", 4);
   checkRank(op, output, "output", 4);
@@ -85,9 +96,7 @@ function preparePooling(context: PrepareContext, op: OperatorDef): PoolingPlan {
   const horizontal = computePadding(op, options.padding, inputWidth, options.filterWidth, options.strideWidth, 1, "width");
   checkShape(op, output, "output", [batches, vertical.outputSize, horizontal.outputSize, channels]);
 
-  checkPerTensorQuantization(op, input, "input");
-  checkPerTensorQuantization(op, output, "output");
-  checkSameQuantization(op, input, output);
+  checkQuantization(op, input, output);
   const [activationMin, activationMax] = activationRange(op, options.activation, output);
 
   const rows = tapRange(vertical.outputSize, options.strideHeight, vertical.before, 1, options.filterHeight, inputHeight);
@@ -95,14 +104,14 @@ function preparePooling(context: PrepareContext, op: OperatorDef): PoolingPlan {
   context.notePersistentBytes(rows.byteLength + columns.byteLength);
 
   return {
+    input,
+    output,
     batches,
     inputHeight,
     inputWidth,
     channels,
     outputHeight: vertical.outputSize,
     outputWidth: horizontal.outputSize,
-    filterHeight: options.filterHeight,
-    filterWidth: options.filterWidth,
     strideHeight: options.strideHeight,
     strideWidth: options.strideWidth,
     padTop: vertical.before,
@@ -111,11 +120,14 @@ function preparePooling(context: PrepareContext, op: OperatorDef): PoolingPlan {
     columns,
     activationMin,
     activationMax,
-    typeMin: typeRange(input.type)[0],
-    isInt16: input.type === TensorType.INT16,
-    inputIndex: op.inputs[0],
-    outputIndex: op.outputs[0],
   };
+}
+
+/** TFLM's rule: per-tensor quantization, the same on input and output. */
+function checkTflmQuantization(op: OperatorDef, input: TensorDef, output: TensorDef): void {
+  checkPerTensorQuantization(op, input, "input");
+  checkPerTensorQuantization(op, output, "output");
+  checkSameQuantization(op, input, output);
 }
 
 /**
@@ -136,8 +148,11 @@ function checkSameQuantization(op: OperatorDef, input: TensorDef, output: Tensor
   }
 }
 
-/** Rejects at prepare a window without input taps, on which TFLM's average pool fails at eval. */
-function checkWindowsNotEmpty(op: OperatorDef, plan: PoolingPlan): void {
+/**
+ * Rejects at prepare a window without input taps, which has no average (TFLM's
+ * average pool fails on it at eval).
+ */
+export function checkWindowsNotEmpty(op: OperatorDef, plan: PoolingPlan): void {
   const check = (ranges: Int32Array, axis: string) => {
     for (let o = 0; 2 * o < ranges.length; o++) {
       if (ranges[2 * o] >= ranges[2 * o + 1]) {
@@ -152,16 +167,17 @@ function checkWindowsNotEmpty(op: OperatorDef, plan: PoolingPlan): void {
   check(plan.columns, "column");
 }
 
+/** TFLM's average pool of int8 or int16 values: the rounded quotient of the raw sum. */
 function averagePool(plan: PoolingPlan): PreparedOp {
   const { batches, inputHeight, inputWidth, channels, outputHeight, outputWidth, rows, columns } = plan;
-  let inputData: Int8Array | Int16Array = new Int8Array(0);
-  let outputData: Int8Array | Int16Array = new Int8Array(0);
+  let inputData: QuantizedArray = new Int8Array(0);
+  let outputData: QuantizedArray = new Int8Array(0);
 
   return {
     macs: poolingTaps(plan),
     bind(memory: MemoryContext): void {
-      inputData = plan.isInt16 ? memory.int16(plan.inputIndex) : memory.int8(plan.inputIndex);
-      outputData = plan.isInt16 ? memory.int16(plan.outputIndex) : memory.int8(plan.outputIndex);
+      inputData = quantizedView(memory, plan.input);
+      outputData = quantizedView(memory, plan.output);
     },
     invoke(): void {
       const input = inputData;
@@ -212,16 +228,18 @@ function averagePool(plan: PoolingPlan): PreparedOp {
   };
 }
 
+/** The max pool of int8, uint8 or int16 values. */
 function maxPool(plan: PoolingPlan): PreparedOp {
   const { batches, inputHeight, inputWidth, channels, outputHeight, outputWidth, rows, columns } = plan;
-  let inputData: Int8Array | Int16Array = new Int8Array(0);
-  let outputData: Int8Array | Int16Array = new Int8Array(0);
+  const typeMin = typeRange(plan.input.type)[0];
+  let inputData: QuantizedArray = new Int8Array(0);
+  let outputData: QuantizedArray = new Int8Array(0);
 
   return {
     macs: poolingTaps(plan),
     bind(memory: MemoryContext): void {
-      inputData = plan.isInt16 ? memory.int16(plan.inputIndex) : memory.int8(plan.inputIndex);
-      outputData = plan.isInt16 ? memory.int16(plan.outputIndex) : memory.int8(plan.outputIndex);
+      inputData = quantizedView(memory, plan.input);
+      outputData = quantizedView(memory, plan.output);
     },
     invoke(): void {
       const input = inputData;
@@ -232,7 +250,6 @@ function maxPool(plan: PoolingPlan): PreparedOp {
       const padLeft = plan.padLeft;
       const activationMin = plan.activationMin;
       const activationMax = plan.activationMax;
-      const typeMin = plan.typeMin;
       let outIndex = 0;
       for (let batch = 0; batch < batches; batch++) {
         const batchBase = batch * inputHeight;
@@ -268,7 +285,7 @@ function maxPool(plan: PoolingPlan): PreparedOp {
 }
 
 /** Counts the in-bounds taps one invoke visits: the work, not the nominal filter area. */
-function poolingTaps(plan: PoolingPlan): number {
+export function poolingTaps(plan: PoolingPlan): number {
   let rowTaps = 0;
   for (let i = 0; i < plan.outputHeight; i++) rowTaps += plan.rows[2 * i + 1] - plan.rows[2 * i];
   let columnTaps = 0;

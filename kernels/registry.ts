@@ -23,7 +23,7 @@ import { affineDequantizeKernel } from "./affine/dequantize.js";
 import { dynamicQuantizeLinearKernel } from "./affine/dynamic_quantize.js";
 import { affineFullyConnectedKernel } from "./affine/fully_connected.js";
 import { affinePadKernel, affinePadV2Kernel } from "./affine/pad.js";
-import { affineAveragePool2dKernel, affineMaxPool2dKernel } from "./affine/pooling.js";
+import { affineAveragePool2dKernel } from "./affine/pooling.js";
 import { affineQuantizeKernel } from "./affine/quantize.js";
 import { affineTransposeKernel } from "./affine/transpose.js";
 import { affineHardSwishKernel, affineLogisticKernel } from "./affine/unary.js";
@@ -38,7 +38,7 @@ const KERNELS_BY_CODE: ReadonlyArray<[number, readonly Kernel[]]> = [
   [6, [dequantizeKernel, affineDequantizeKernel]], // DEQUANTIZE
   [9, [fullyConnectedKernel, affineFullyConnectedKernel]], // FULLY_CONNECTED
   [14, [affineLogisticKernel]], // LOGISTIC
-  [17, [maxPool2dKernel, affineMaxPool2dKernel]], // MAX_POOL_2D
+  [17, [maxPool2dKernel]], // MAX_POOL_2D
   [22, [reshapeKernel]], // RESHAPE
   [25, [softmaxKernel]], // SOFTMAX
   [34, [affinePadKernel]], // PAD

@@ -145,7 +145,10 @@ export class Interpreter {
         prepared.push(kernel.prepare(context, op));
       } catch (error) {
         if (error instanceof UnsupportedError) problems.push(`operator ${op.index} ${op.name}: ${error.message}`);
-        else throw error;
+        else if (error instanceof InvalidModelError && !error.message.startsWith(`operator ${op.index} `)) {
+          // Scheme and helper messages name the value but not the operator.
+          throw new InvalidModelError(`operator ${op.index} (${op.name}): ${error.message}`);
+        } else throw error;
       }
     }
     if (problems.length > 0) {

@@ -39,10 +39,27 @@ export function roundHalfAwayFromZero(x: number): number {
  * Derives the Q31 multiplier and shift of a real multiplier as TFLM's
  * QuantizeMultiplier does. The frexp fraction times 2^31 is rounded half away
  * from zero and renormalized when it rounds up to 2^31. A shift below -31
- * (a multiplier under about 2^-31) flushes the multiplier to 0. `subject`
- * names the operator in error messages.
+ * (a multiplier under about 2^-31) flushes the multiplier to 0, and a shift
+ * above 30 (a multiplier of about 2^30 or more) throws InvalidModelError.
+ * `subject` names the operator in error messages.
  */
 export function quantizeMultiplier(realMultiplier: number, subject: string): QuantizedMultiplier {
+  const quantized = quantizeMultiplierUnbounded(realMultiplier, subject);
+  if (quantized.shift > 30) {
+    throw new InvalidModelError(
+      `${subject}: rescale factor ${realMultiplier} is 2^${quantized.shift - 1} or more, beyond ` +
+        `the int32 requantization range; check the tensors' quantization scales`,
+    );
+  }
+  return quantized;
+}
+
+/**
+ * Derives the Q31 multiplier and shift as quantizeMultiplier does, but lets
+ * the shift exceed 30, so that the caller decides what such a multiplier
+ * becomes. Throws InvalidModelError for a negative or non-finite multiplier.
+ */
+export function quantizeMultiplierUnbounded(realMultiplier: number, subject: string): QuantizedMultiplier {
   if (!(realMultiplier >= 0) || !Number.isFinite(realMultiplier)) {
     throw new InvalidModelError(
       `${subject}: rescale factor ${realMultiplier} is not a finite non-negative number; ` +
@@ -60,12 +77,6 @@ export function quantizeMultiplier(realMultiplier: number, subject: string): Qua
   }
   if (shift < -31) {
     return { multiplierQ31: 0, shift: 0 };
-  }
-  if (shift > 30) {
-    throw new InvalidModelError(
-      `${subject}: rescale factor ${realMultiplier} is 2^${shift - 1} or more, beyond ` +
-        `the int32 requantization range; check the tensors' quantization scales`,
-    );
   }
   return { multiplierQ31, shift };
 }

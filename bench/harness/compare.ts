@@ -11,8 +11,27 @@ export function speedupOf(microqMs: number, naiveMs: number, microqMeter: number
   };
 }
 
-/** Pairs the operator timings of both kernel sets by operator index. */
-export function compareOperators(microq: readonly OperatorTiming[], naive: readonly OperatorTiming[]): OperatorComparison[] {
+/** Returns microq's operator timings with the naive fields null, for a model that the baseline cannot prepare. */
+function operatorsWithoutBaseline(microq: readonly OperatorTiming[]): OperatorComparison[] {
+  return microq.map((fast) => ({
+    index: fast.index,
+    name: fast.name,
+    macs: fast.macs,
+    microqMs: fast.timing.medianMs,
+    naiveMs: null,
+    microqMeter: fast.timing.meter,
+    naiveMeter: null,
+    speedup: null,
+  }));
+}
+
+/**
+ * Pairs the operator timings of both kernel sets by operator index. With
+ * `naive` null, because the baseline cannot prepare the model, the naive
+ * fields are null.
+ */
+export function compareOperators(microq: readonly OperatorTiming[], naive: readonly OperatorTiming[] | null): OperatorComparison[] {
+  if (naive === null) return operatorsWithoutBaseline(microq);
   if (microq.length !== naive.length) {
     throw new Error(`microq timed ${microq.length} operators but the naive baseline ${naive.length}; both must run the same model`);
   }
@@ -31,7 +50,8 @@ export function compareOperators(microq: readonly OperatorTiming[], naive: reado
   });
 }
 
-function addMeter(sum: number | null, value: number | null): number | null {
+/** Adds a figure that may be missing: a missing figure makes the sum missing. */
+function addOptional(sum: number | null, value: number | null): number | null {
   return sum === null || value === null ? null : sum + value;
 }
 
@@ -46,23 +66,23 @@ export function compareOperatorTypes(operators: readonly OperatorComparison[]): 
         count: 0,
         macs: 0,
         microqMs: 0,
-        naiveMs: 0,
+        naiveMs: operator.naiveMs === null ? null : 0,
         microqMeter: operator.microqMeter === null ? null : 0,
         naiveMeter: operator.naiveMeter === null ? null : 0,
-        speedup: { time: 0, meter: null },
+        speedup: null,
       };
       byName.set(operator.name, total);
     }
     total.count++;
     total.macs += operator.macs;
     total.microqMs += operator.microqMs;
-    total.naiveMs += operator.naiveMs;
-    total.microqMeter = addMeter(total.microqMeter, operator.microqMeter);
-    total.naiveMeter = addMeter(total.naiveMeter, operator.naiveMeter);
+    total.naiveMs = addOptional(total.naiveMs, operator.naiveMs);
+    total.microqMeter = addOptional(total.microqMeter, operator.microqMeter);
+    total.naiveMeter = addOptional(total.naiveMeter, operator.naiveMeter);
   }
   const totals = Array.from(byName.values());
   for (const total of totals) {
-    total.speedup = speedupOf(total.microqMs, total.naiveMs, total.microqMeter, total.naiveMeter);
+    total.speedup = total.naiveMs === null ? null : speedupOf(total.microqMs, total.naiveMs, total.microqMeter, total.naiveMeter);
   }
   return totals;
 }

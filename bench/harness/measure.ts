@@ -10,7 +10,6 @@ import {
   BenchHooks,
   BenchInterpreter,
   BenchOptions,
-  InterpreterFactory,
   KernelSet,
   KernelSetResult,
   OperatorTiming,
@@ -129,18 +128,17 @@ export interface KernelSetMeasurement {
 }
 
 /**
- * Creates an interpreter with `create` and measures it: one warm-up, then
+ * Measures an interpreter of kernel set `kernels`: one warm-up, then
  * `options.runs` timed runs of invoke(), the allocations of invoke() when the
  * engine can count them, and per-operator timings when requested.
  */
 export function measureKernelSet(
   kernels: KernelSet,
-  create: InterpreterFactory,
+  interpreter: BenchInterpreter,
   options: BenchOptions,
   hooks: BenchHooks,
 ): KernelSetMeasurement {
   const label = `${options.label}: ${kernels}`;
-  const interpreter = create();
   fillInputs(interpreter);
 
   // The first invoke starts the warm-up and provides the outputs to compare.

@@ -124,37 +124,53 @@ export interface Speedup {
   meter: number | null;
 }
 
+/** One operator's figures with both kernel sets. The naive fields are null when the baseline cannot prepare the model. */
 export interface OperatorComparison {
   index: number;
   name: string;
   macs: number;
   microqMs: number;
-  naiveMs: number;
+  naiveMs: number | null;
   microqMeter: number | null;
   naiveMeter: number | null;
-  speedup: Speedup;
+  speedup: Speedup | null;
 }
 
-/** Sums over all operators of one type. */
+/** Sums over all operators of one type. The naive fields are null when the baseline cannot prepare the model. */
 export interface OperatorTypeComparison {
   name: string;
   count: number;
   macs: number;
   microqMs: number;
-  naiveMs: number;
+  naiveMs: number | null;
   microqMeter: number | null;
   naiveMeter: number | null;
-  speedup: Speedup;
+  speedup: Speedup | null;
+}
+
+/**
+ * Reason that the naive baseline has no figures for a model: its kernel set
+ * threw an UnsupportedError while preparing the model, as it does for uint8
+ * layers.
+ */
+export interface NaiveUnavailable {
+  /** One line for the report, saying why there is no comparison. */
+  reason: string;
+  /** The UnsupportedError's list of operators the baseline cannot prepare, or its message when the list is empty. */
+  problems: string[];
 }
 
 export interface ModelBenchResult {
   macs: number;
   operatorCount: number;
-  /** Whether both kernel sets produced the same output bytes from the same inputs. */
-  outputsMatch: boolean;
+  /** Whether both kernel sets produced the same output bytes from the same inputs; null without the naive baseline. */
+  outputsMatch: boolean | null;
   microq: KernelSetResult;
-  naive: KernelSetResult;
-  speedup: Speedup;
+  /** Null when the naive baseline cannot prepare the model; `naiveUnavailable` then gives the reason. */
+  naive: KernelSetResult | null;
+  naiveUnavailable: NaiveUnavailable | null;
+  /** Null without the naive baseline. */
+  speedup: Speedup | null;
   /** Null unless per-operator timing was requested. */
   operators: OperatorComparison[] | null;
   operatorTypes: OperatorTypeComparison[] | null;

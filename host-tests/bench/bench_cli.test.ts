@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { KernelSetResult } from "../../bench/harness/types.js";
+import type { KernelSetResult, Speedup } from "../../bench/harness/types.js";
 import type { BenchReport } from "../../tools/bench/report.js";
 import { REPOSITORY_ROOT } from "../../tools/bundle.js";
 import { TFLM_FIXTURES, readFixture, tflmModel } from "../fixtures.js";
@@ -24,10 +24,17 @@ function microq(...args: string[]): { status: number | null; stdout: string; std
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function benchJson(...args: string[]): BenchReport {
+/** A report with the naive baseline's figures, which every int8 TFLM model gets. */
+type ComparedReport = BenchReport & { naive: KernelSetResult; speedup: Speedup; outputsMatch: boolean };
+
+function benchJson(...args: string[]): ComparedReport {
   const result = microq("bench", HELLO_WORLD, "--json", "--runs", "1", ...args);
   assert.is(result.status, 0, `exit status; stderr: ${result.stderr}`);
-  return JSON.parse(result.stdout) as BenchReport;
+  const report = JSON.parse(result.stdout) as BenchReport;
+  assert.is(report.naiveUnavailable, null, "naive baseline available");
+  assert.ok(report.naive !== null, "naive figures present");
+  assert.ok(report.speedup !== null, "speedup present");
+  return report as ComparedReport;
 }
 
 function assertPositive(value: unknown, description: string): void {

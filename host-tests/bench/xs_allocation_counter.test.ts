@@ -62,7 +62,9 @@ test("XS bench counter: timed loop allocates nothing", async () => {
 });
 
 test("XS bench counter: detects an allocating invoke", async () => {
-  const allocations = (await runFakeBench()).naive.allocations;
+  const naive = (await runFakeBench()).naive;
+  assert.ok(naive !== null, "naive figures present");
+  const allocations = naive.allocations;
   assert.ok(allocations !== null, "allocations counted");
   assert.ok((allocations.slots ?? 0) >= allocations.invokes, `${allocations.slots} slots over ${allocations.invokes} invokes`);
   assert.is(allocations.allocationFree, false, "not allocation-free");

@@ -1,7 +1,8 @@
 // Builds small ONNX graphs in the converter's in-memory form for tests, with
 // helpers for the QuantizeLinear/DequantizeLinear pairs of QDQ form.
 
-import { Attribute, ConstantTensor, ElementType, GraphNode, OnnxGraph, ValueInfo, allocateValues } from "../../tools/convert/graph.js";
+import { Attribute, ConstantTensor, ElementType, GraphNode, ONNX_ELEMENT_TYPES, OnnxGraph, ValueInfo, allocateValues } from "../../tools/convert/graph.js";
+import { encodeOnnxModel } from "../../tools/convert/onnx_proto.js";
 
 export const attr = {
   int: (value: number): Attribute => ({ type: "int", value }),
@@ -84,4 +85,63 @@ export function randomIntegers(count: number, min: number, max: number, seed: nu
     values.push(min + (state % (max - min + 1)));
   }
   return values;
+}
+
+/** AttributeProto.AttributeType codes of the attribute kinds TestGraph writes. */
+const ATTRIBUTE_TYPE_CODES: Readonly<Record<string, number>> = { float: 1, int: 2, string: 3, floats: 6, ints: 7 };
+
+/**
+ * Serializes a graph as an .onnx file (opset 13), for tests of the file
+ * reader and the CLI. Constants become initializers with little-endian
+ * raw_data taken from their values as they are, so a test can give dims
+ * that do not match the values. Dimensions are written as they are too.
+ */
+export function encodeGraph(graph: OnnxGraph): Uint8Array {
+  const elementType = (type: ElementType | undefined): number => (type === undefined ? 0 : ONNX_ELEMENT_TYPES.indexOf(type));
+  const valueInfo = (info: ValueInfo): unknown => ({
+    name: info.name,
+    type: {
+      tensor_type: {
+        elem_type: elementType(info.type),
+        ...(info.shape === undefined
+          ? {}
+          : { shape: { dim: info.shape.map((dimension) => (typeof dimension === "string" ? { dim_param: dimension } : { dim_value: String(dimension) })) } }),
+      },
+    },
+  });
+  const initializer = [...graph.constants].map(([name, tensor]) => ({
+    name,
+    dims: tensor.dims.map(String),
+    data_type: elementType(tensor.type),
+    raw_data: rawData(tensor),
+  }));
+  const node = graph.nodes.map((graphNode) => ({
+    op_type: graphNode.opType,
+    domain: graphNode.domain,
+    name: graphNode.name,
+    input: graphNode.inputs,
+    output: graphNode.outputs,
+    attribute: [...graphNode.attributes].map(([name, attribute]) => {
+      const type = ATTRIBUTE_TYPE_CODES[attribute.type];
+      if (type === undefined) throw new Error(`encodeGraph does not write ${attribute.type} attributes`);
+      const field = { float: "f", int: "i", string: "s", floats: "floats", ints: "ints" }[attribute.type as "float" | "int" | "string" | "floats" | "ints"];
+      const value = attribute.type === "string" ? new TextEncoder().encode(attribute.value) : attribute.value;
+      return { name, type, [field]: value };
+    }),
+  }));
+  return encodeOnnxModel({
+    ir_version: 8,
+    opset_import: [{ domain: "", version: 13 }],
+    graph: { name: graph.name, node, initializer, input: graph.inputs.map(valueInfo), output: graph.outputs.map(valueInfo) },
+  });
+}
+
+/** Little-endian bytes of a constant's values; int64 and uint64 values, stored as doubles, become 8-byte integers. */
+function rawData(tensor: ConstantTensor): Uint8Array {
+  if (tensor.type === "int64" || tensor.type === "uint64") {
+    const view = new DataView(new ArrayBuffer(8 * tensor.values.length));
+    for (let i = 0; i < tensor.values.length; i++) view.setBigInt64(8 * i, BigInt(tensor.values[i]), true);
+    return new Uint8Array(view.buffer);
+  }
+  return new Uint8Array(tensor.values.buffer, tensor.values.byteOffset, tensor.values.byteLength);
 }

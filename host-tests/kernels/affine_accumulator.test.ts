@@ -21,8 +21,9 @@ import { UnsupportedError } from "../../runtime/errors.js";
 import { Interpreter } from "../../runtime/interpreter.js";
 import { schemeByName } from "../../runtime/requantization/registry.js";
 import { SchemeName } from "../../runtime/requantization/scheme.js";
-import { ModelSpec, OperatorSpec, TensorSpec, TensorTypeName, writeModel } from "../../tools/tflite/writer.js";
+import { ModelSpec, OperatorSpec, TensorSpec, writeModel } from "../../tools/tflite/writer.js";
 import { measureXsAllocations } from "../../tools/xs/allocation.js";
+import { Xorshift32, bytesOf, typeRange } from "./test_data.js";
 
 /** The affine kernels by builtin code, so that the tests do not depend on the registry's order. */
 const AFFINE_KERNELS = new Map<number, Kernel>([
@@ -35,51 +36,11 @@ const AFFINE_KERNELS = new Map<number, Kernel>([
 /** Schemes the requantized cases run with; each maps acc to output integers its own way. */
 const SCHEMES: readonly SchemeName[] = ["tflm", "pytorch-qnnpack", "pytorch-onednn", "onnx"];
 
-/** Marsaglia's xorshift32 generator, for reproducible test data. */
-class Xorshift32 {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state / 0x100000000;
-  }
-
-  /** Uniform integer in [min, max], both included. */
-  integer(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  uniform(min: number, max: number): number {
-    return min + this.next() * (max - min);
-  }
-}
-
 type QuantizedType = "uint8" | "int8";
-
-function typeRange(type: TensorTypeName): [number, number] {
-  if (type === "uint8") return [0, 255];
-  if (type === "int8") return [-128, 127];
-  return [-0x80000000, 0x7fffffff];
-}
 
 function randomValues(random: Xorshift32, count: number, type: QuantizedType): number[] {
   const [min, max] = typeRange(type);
   return Array.from({ length: count }, () => random.integer(min, max));
-}
-
-function bytesOf(values: readonly number[], type: TensorTypeName): Uint8Array {
-  if (type === "uint8") return Uint8Array.from(values);
-  if (type === "int8") return new Uint8Array(Int8Array.from(values).buffer);
-  if (type === "int32") return new Uint8Array(Int32Array.from(values).buffer);
-  return new Uint8Array(Float32Array.from(values).buffer);
 }
 
 /** Quantization of a weight tensor: per channel along `dimension` when `scales` has several entries. */
@@ -207,6 +168,16 @@ interface BuiltLayer {
   layer: { kind: "conv" | "fully_connected"; inputScale: number; weights: WeightQuantization; bias: Int32Array | Float32Array | null };
 }
 
+/** Runs the built model with every scheme of SCHEMES (tflm alone for a raw int32 output) and compares it with the reference. */
+function checkEveryScheme(built: BuiltLayer, output: OutputForm): void {
+  const schemes = output.kind === "raw" ? (["tflm"] as const) : SCHEMES;
+  for (const scheme of schemes) {
+    const actual = runModel(built.spec, built.inputs, scheme);
+    const expected = expectedOutputs(built.accumulators, built.channels, output, scheme, built.layer);
+    assert.equal(actual, expected, `scheme ${scheme}`);
+  }
+}
+
 function randomBias(random: Xorshift32, kind: "none" | "int32" | "float32", channels: number): Int32Array | Float32Array | null {
   if (kind === "int32") return Int32Array.from({ length: channels }, () => random.integer(-3000, 3000));
   if (kind === "float32") return Float32Array.from({ length: channels }, () => random.uniform(-0.5, 0.5));
@@ -266,7 +237,7 @@ function buildConv(c: ConvCase): BuiltLayer {
       name: "weights",
       type: c.weightType,
       shape: c.depthwise ? [1, c.filterHeight, c.filterWidth, c.channels] : [c.channels, c.filterHeight, c.filterWidth, filterDepth],
-      data: bytesOf(weights, c.weightType),
+      data: bytesOf(c.weightType, weights),
       scale: weightQuantization.scales,
       zeroPoint: weightQuantization.zeroPoints,
       quantizedDimension: weightQuantization.dimension,
@@ -291,7 +262,7 @@ function buildConv(c: ConvCase): BuiltLayer {
     : { op: "CONV_2D", inputs, outputs: [2], options: { type: "Conv2DOptions", fields } };
   return {
     spec: { tensors, operators: [operator], inputs: [0], outputs: [2] },
-    inputs: [bytesOf(input, c.inputType)],
+    inputs: [bytesOf(c.inputType, input)],
     accumulators,
     channels: c.channels,
     layer: { kind: "conv", inputScale, weights: weightQuantization, bias },
@@ -341,12 +312,7 @@ const CONV_CASES: ConvCase[] = [
 for (const c of CONV_CASES) {
   test(c.name, () => {
     const built = buildConv(c);
-    const schemes = c.output.kind === "raw" ? (["tflm"] as const) : SCHEMES;
-    for (const scheme of schemes) {
-      const actual = runModel(built.spec, built.inputs, scheme);
-      const expected = expectedOutputs(built.accumulators, built.channels, c.output, scheme, built.layer);
-      assert.equal(actual, expected, `scheme ${scheme}`);
-    }
+    checkEveryScheme(built, c.output);
     if (c.output.kind === "quantized") {
       // The case must reach the clamp bounds and values between them, or it tests too little.
       const distinct = new Set(expectedOutputs(built.accumulators, built.channels, c.output, "tflm", built.layer));
@@ -401,7 +367,7 @@ function buildFullyConnected(c: FullyConnectedCase): BuiltLayer {
       name: "weights",
       type: c.weightType,
       shape: [c.units, depth],
-      data: bytesOf(weights, c.weightType),
+      data: bytesOf(c.weightType, weights),
       scale: weightQuantization.scales,
       zeroPoint: weightQuantization.zeroPoints,
     },
@@ -423,7 +389,7 @@ function buildFullyConnected(c: FullyConnectedCase): BuiltLayer {
   };
   return {
     spec: { tensors, operators: [operator], inputs: [0], outputs: [2] },
-    inputs: [bytesOf(input, c.inputType)],
+    inputs: [bytesOf(c.inputType, input)],
     accumulators,
     channels: c.units,
     layer: { kind: "fully_connected", inputScale, weights: weightQuantization, bias },
@@ -438,14 +404,7 @@ const FULLY_CONNECTED_CASES: FullyConnectedCase[] = [
 ];
 
 for (const c of FULLY_CONNECTED_CASES) {
-  test(c.name, () => {
-    const built = buildFullyConnected(c);
-    const schemes = c.output.kind === "raw" ? (["tflm"] as const) : SCHEMES;
-    for (const scheme of schemes) {
-      const actual = runModel(built.spec, built.inputs, scheme);
-      assert.equal(actual, expectedOutputs(built.accumulators, built.channels, c.output, scheme, built.layer), `scheme ${scheme}`);
-    }
-  });
+  test(c.name, () => checkEveryScheme(buildFullyConnected(c), c.output));
 }
 
 // ---------------------------------------------------------------------------
@@ -518,7 +477,7 @@ function buildBatchMatMul(c: BatchMatMulCase): BuiltLayer {
       name: "rhs",
       type: c.rhsType,
       shape: c.rhsShape,
-      data: c.constantRhs ? bytesOf(rhs, c.rhsType) : undefined,
+      data: c.constantRhs ? bytesOf(c.rhsType, rhs) : undefined,
       scale: rhsQuantization.scales,
       zeroPoint: rhsQuantization.zeroPoints,
       quantizedDimension: rhsQuantization.dimension,
@@ -531,8 +490,8 @@ function buildBatchMatMul(c: BatchMatMulCase): BuiltLayer {
     outputs: [2],
     options: { type: "BatchMatMulOptions", fields: { adj_x: c.adjX, adj_y: c.adjY } },
   };
-  const inputs = [bytesOf(lhs, c.lhsType)];
-  if (!c.constantRhs) inputs.push(bytesOf(rhs, c.rhsType));
+  const inputs = [bytesOf(c.lhsType, lhs)];
+  if (!c.constantRhs) inputs.push(bytesOf(c.rhsType, rhs));
   return {
     spec: { tensors, operators: [operator], inputs: c.constantRhs ? [0] : [0, 1], outputs: [2] },
     inputs,
@@ -561,14 +520,7 @@ const BATCH_MATMUL_CASES: BatchMatMulCase[] = [
 ];
 
 for (const c of BATCH_MATMUL_CASES) {
-  test(c.name, () => {
-    const built = buildBatchMatMul(c);
-    const schemes = c.output.kind === "raw" ? (["tflm"] as const) : SCHEMES;
-    for (const scheme of schemes) {
-      const actual = runModel(built.spec, built.inputs, scheme);
-      assert.equal(actual, expectedOutputs(built.accumulators, built.channels, c.output, scheme, built.layer), `scheme ${scheme}`);
-    }
-  });
+  test(c.name, () => checkEveryScheme(buildBatchMatMul(c), c.output));
 }
 
 // ---------------------------------------------------------------------------

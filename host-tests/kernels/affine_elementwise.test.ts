@@ -15,12 +15,14 @@ import { affineTransposeKernel } from "../../kernels/affine/transpose.js";
 import { affineQuantizeKernel } from "../../kernels/affine/quantize.js";
 import { affineDequantizeKernel } from "../../kernels/affine/dequantize.js";
 import { affineHardSwishKernel, affineLogisticKernel } from "../../kernels/affine/unary.js";
-import { affineAveragePool2dKernel, affineMaxPool2dKernel } from "../../kernels/affine/pooling.js";
+import { affineAveragePool2dKernel } from "../../kernels/affine/pooling.js";
+import { maxPool2dKernel } from "../../kernels/pooling.js";
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { Interpreter } from "../../runtime/interpreter.js";
 import { schemeByName } from "../../runtime/requantization/registry.js";
 import { SchemeName } from "../../runtime/requantization/scheme.js";
 import { ModelSpec, OperatorSpec, TensorSpec, TensorTypeName, writeModel } from "../../tools/tflite/writer.js";
+import { bytesOf, typeRange } from "./test_data.js";
 
 /** The affine kernels by builtin code, so that no int8 kernel takes an operator here. */
 const AFFINE_KERNELS = new Map<number, Kernel>([
@@ -29,7 +31,7 @@ const AFFINE_KERNELS = new Map<number, Kernel>([
   [2, affineConcatenationKernel],
   [6, affineDequantizeKernel],
   [14, affineLogisticKernel],
-  [17, affineMaxPool2dKernel],
+  [17, maxPool2dKernel],
   [34, affinePadKernel],
   [39, affineTransposeKernel],
   [60, affinePadV2Kernel],
@@ -74,31 +76,6 @@ function flatten(index: readonly number[], shape: readonly number[]): number {
   return flat;
 }
 
-function typeRange(type: TensorTypeName): [number, number] {
-  if (type === "uint8") return [0, 255];
-  if (type === "int8") return [-128, 127];
-  if (type === "int16") return [-32768, 32767];
-  if (type === "int32") return [-0x80000000, 0x7fffffff];
-  throw new Error(`no integer range for ${type}`);
-}
-
-function bytesOf(type: TensorTypeName, values: readonly number[]): Uint8Array {
-  switch (type) {
-    case "uint8":
-      return Uint8Array.from(values);
-    case "int8":
-      return new Uint8Array(Int8Array.from(values).buffer);
-    case "int16":
-      return new Uint8Array(Int16Array.from(values).buffer);
-    case "int32":
-      return new Uint8Array(Int32Array.from(values).buffer);
-    case "float32":
-      return new Uint8Array(Float32Array.from(values).buffer);
-    default:
-      throw new Error(`no byte conversion for ${type}`);
-  }
-}
-
 function typedArrayOf(type: TensorTypeName, values: readonly number[]): ArrayBufferView {
   switch (type) {
     case "uint8":
@@ -125,8 +102,8 @@ interface OneOperatorModel {
   scheme: SchemeName;
 }
 
-/** Builds and runs a one-operator model with the affine kernels; returns the output elements. */
-function runModel(model: OneOperatorModel, inputValues: readonly (readonly number[])[]): number[] {
+/** Builds a one-operator model and prepares it with the affine kernels. */
+function prepareModel(model: OneOperatorModel): Interpreter {
   const spec: ModelSpec = {
     tensors: model.tensors,
     operators: [model.operator],
@@ -134,27 +111,27 @@ function runModel(model: OneOperatorModel, inputValues: readonly (readonly numbe
     outputs: [model.output],
     metadata: { microq_requantization: new TextEncoder().encode(model.scheme) },
   };
-  const interpreter = new Interpreter(writeModel(spec), { resolveKernel: (code) => AFFINE_KERNELS.get(code) });
+  return new Interpreter(writeModel(spec), { resolveKernel: (code) => AFFINE_KERNELS.get(code) });
+}
+
+/** Builds and runs a one-operator model with the affine kernels; returns the output elements. */
+function runModel(model: OneOperatorModel, inputValues: readonly (readonly number[])[]): number[] {
+  const interpreter = prepareModel(model);
   model.inputs.forEach((tensorIndex, i) => interpreter.setInput(i, typedArrayOf(model.tensors[tensorIndex].type, inputValues[i])));
   interpreter.invoke();
   return Array.from(interpreter.outputs[0].data);
 }
 
-/** Builds a one-operator model and returns the error its Interpreter throws. */
-function prepareError(model: OneOperatorModel): unknown {
-  const spec: ModelSpec = {
-    tensors: model.tensors,
-    operators: [model.operator],
-    inputs: model.inputs,
-    outputs: [model.output],
-    metadata: { microq_requantization: new TextEncoder().encode(model.scheme) },
-  };
+/** Asserts that preparing a one-operator model throws an instance of `type` whose message contains `fragment`. */
+function assertPrepareError(type: Function, fragment: string, model: OneOperatorModel, message?: string): void {
+  let error: unknown = undefined;
   try {
-    new Interpreter(writeModel(spec), { resolveKernel: (code) => AFFINE_KERNELS.get(code) });
-  } catch (error) {
-    return error;
+    prepareModel(model);
+  } catch (thrown) {
+    error = thrown;
   }
-  return undefined;
+  assert.instance(error, type, message);
+  assert.match(String(error), fragment, message);
 }
 
 // ---------------------------------------------------------------------------
@@ -245,7 +222,7 @@ for (const addCase of ADD_CASES) {
 }
 
 test("ADD rejects shapes that do not broadcast", () => {
-  const error = prepareError({
+  assertPrepareError(InvalidModelError, "do not broadcast", {
     tensors: [
       { name: "a", type: "uint8", shape: [2, 3], scale: [0.5], zeroPoint: [1] },
       { name: "b", type: "uint8", shape: [3, 3], scale: [0.5], zeroPoint: [1] },
@@ -256,8 +233,6 @@ test("ADD rejects shapes that do not broadcast", () => {
     output: 2,
     scheme: "onnx",
   });
-  assert.instance(error, InvalidModelError);
-  assert.match(String(error), "do not broadcast");
 });
 
 // ---------------------------------------------------------------------------
@@ -362,7 +337,7 @@ for (const concatenationCase of CONCATENATION_CASES) {
 }
 
 test("CONCATENATION rejects a fused activation", () => {
-  const error = prepareError({
+  assertPrepareError(UnsupportedError, "fused activation RELU", {
     tensors: [
       { name: "a", type: "uint8", shape: [1, 2], scale: [0.5], zeroPoint: [1] },
       { name: "out", type: "uint8", shape: [1, 2], scale: [0.5], zeroPoint: [1] },
@@ -372,8 +347,6 @@ test("CONCATENATION rejects a fused activation", () => {
     output: 1,
     scheme: "onnx",
   });
-  assert.instance(error, UnsupportedError);
-  assert.match(String(error), "fused activation RELU");
 });
 
 // ---------------------------------------------------------------------------
@@ -436,7 +409,7 @@ for (const padCase of PAD_CASES) {
 }
 
 test("PAD rejects negative paddings", () => {
-  const error = prepareError({
+  assertPrepareError(UnsupportedError, "non-negative paddings", {
     tensors: [
       { name: "x", type: "uint8", shape: [4], scale: [0.5], zeroPoint: [3] },
       { name: "paddings", type: "int32", shape: [1, 2], data: bytesOf("int32", [-1, 1]) },
@@ -447,12 +420,10 @@ test("PAD rejects negative paddings", () => {
     output: 2,
     scheme: "onnx",
   });
-  assert.instance(error, UnsupportedError);
-  assert.match(String(error), "non-negative paddings");
 });
 
 test("PAD rejects a change of quantization", () => {
-  const error = prepareError({
+  assertPrepareError(UnsupportedError, "same quantization", {
     tensors: [
       { name: "x", type: "uint8", shape: [4], scale: [0.5], zeroPoint: [3] },
       { name: "paddings", type: "int32", shape: [1, 2], data: bytesOf("int32", [1, 1]) },
@@ -463,8 +434,6 @@ test("PAD rejects a change of quantization", () => {
     output: 2,
     scheme: "onnx",
   });
-  assert.instance(error, UnsupportedError);
-  assert.match(String(error), "same quantization");
 });
 
 // ---------------------------------------------------------------------------
@@ -530,7 +499,7 @@ test("TRANSPOSE float32, int32 and int8", () => {
 });
 
 test("TRANSPOSE rejects a repeated axis", () => {
-  const error = prepareError({
+  assertPrepareError(InvalidModelError, "not a permutation", {
     tensors: [
       { name: "x", type: "uint8", shape: [2, 3], scale: [0.5], zeroPoint: [3] },
       { name: "perm", type: "int32", shape: [2], data: bytesOf("int32", [1, 1]) },
@@ -541,8 +510,6 @@ test("TRANSPOSE rejects a repeated axis", () => {
     output: 2,
     scheme: "onnx",
   });
-  assert.instance(error, InvalidModelError);
-  assert.match(String(error), "not a permutation");
 });
 
 // ---------------------------------------------------------------------------
@@ -710,7 +677,7 @@ test("DEQUANTIZE int8 per axis along the last dimension", () => {
 
 test("LOGISTIC and HARD_SWISH reject the tflm scheme", () => {
   for (const op of ["LOGISTIC", "HARD_SWISH"]) {
-    const error = prepareError({
+    assertPrepareError(UnsupportedError, "fixed-point", {
       tensors: [
         { name: "x", type: "int8", shape: [4], scale: [0.1], zeroPoint: [0] },
         { name: "y", type: "int8", shape: [4], scale: [1 / 256], zeroPoint: [-128] },
@@ -719,9 +686,7 @@ test("LOGISTIC and HARD_SWISH reject the tflm scheme", () => {
       inputs: [0],
       output: 1,
       scheme: "tflm",
-    });
-    assert.instance(error, UnsupportedError, op);
-    assert.match(String(error), "fixed-point", op);
+    }, op);
   }
 });
 

@@ -16,40 +16,13 @@ import { Interpreter } from "../../runtime/interpreter.js";
 import { ModelSpec, OperatorSpec, TensorSpec, writeModel } from "../../tools/tflite/writer.js";
 import { measureXsAllocations } from "../../tools/xs/allocation.js";
 import { resolveNaiveKernel } from "../../bench/naive/resolver.js";
+import { Xorshift32 } from "./test_data.js";
 
 type Activation = "NONE" | "RELU" | "RELU6";
 type Padding = "SAME" | "VALID";
 
 /** Seeds each case runs with. */
 const SEEDS = [1, 2, 3];
-
-/** Marsaglia's xorshift32 generator, for reproducible test data. */
-class Xorshift32 {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state / 0x100000000;
-  }
-
-  /** Uniform integer in [min, max], both included. */
-  integer(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  uniform(min: number, max: number): number {
-    return min + this.next() * (max - min);
-  }
-}
 
 /** How the random data of a case is drawn. */
 interface DataRanges {

@@ -27,45 +27,12 @@ import { pool2dReference } from "../../tools/reference/pooling.js";
 import { softmaxReference } from "../../tools/reference/softmax.js";
 import { ReferenceTensor } from "../../tools/reference/tensor.js";
 import { ModelSpec, TensorSpec, writeModel } from "../../tools/tflite/writer.js";
+import { Xorshift32 } from "./test_data.js";
 
 type Activation = "NONE" | "RELU" | "RELU6";
 type Padding = "SAME" | "VALID";
 
 const PADDING_CODES: Record<Padding, number> = { SAME: PaddingCode.SAME, VALID: PaddingCode.VALID };
-
-// Seeded random numbers.
-
-/** Marsaglia's xorshift32 generator: small, deterministic and good enough for test data. */
-class Xorshift32 {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state / 0x100000000;
-  }
-
-  /** Uniform integer in [min, max], both included. */
-  integer(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  uniform(min: number, max: number): number {
-    return min + this.next() * (max - min);
-  }
-
-  int8Array(length: number, min = -128, max = 127): Int8Array {
-    return Int8Array.from({ length }, () => this.integer(min, max));
-  }
-}
 
 // Quantization in real terms.
 

@@ -6,16 +6,21 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { onnxScheme } from "../../runtime/requantization/onnx.js";
-import { checkTable, layerWithScale } from "./helpers.js";
-import { randomAccumulator, randomInt, randomScale, rneDouble, seededRandom } from "./reference.js";
+import { AccumulatorLayer } from "../../runtime/requantization/scheme.js";
+import {
+  FLOAT32_EDGE_ACCUMULATORS,
+  checkPowerOfTwoDivision,
+  checkScalesAndAccumulators,
+  checkTable,
+  layerWithScale,
+  randomTwoChannelCases,
+  scaleRequantizer,
+} from "./helpers.js";
+import { randomInt, randomScale, rneDouble, seededRandom } from "./reference.js";
 
 const fl = Math.fround;
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
 
-function requantize(scale: number, acc: number, zeroPoint = 0): number {
-  return onnxScheme.accumulator(layerWithScale(scale, zeroPoint)).requantize(acc, 0);
-}
+const requantize = scaleRequantizer(onnxScheme);
 
 test("accumulator: ties to even with the zero point inside", () => {
   checkTable("zero point 0", [[1, 0], [3, 2], [5, 2], [-1, 0], [-3, -2]], (acc) => requantize(0.5, acc));
@@ -23,45 +28,25 @@ test("accumulator: ties to even with the zero point inside", () => {
 });
 
 test("accumulator: exact division by powers of two", () => {
-  for (let k = 1; k <= 24; k++) {
-    for (const zeroPoint of [0, 37, 128, 255]) {
-      for (const j of [0, 1, -1, 5, -77, 127, -128]) {
-        assert.is(requantize(2 ** -k, j * 2 ** k, zeroPoint), j + zeroPoint, `${j} * 2^${k} / 2^${k} + ${zeroPoint}`);
-      }
-    }
-  }
+  checkPowerOfTwoDivision(requantize, 24, [0, 37, 128, 255]);
 });
 
-/** numpy's QLinearConv arithmetic: float32 scale, double product, zero point, rint. */
-function reference(acc: number, inputScale: number, weightScale: number, outputScale: number, outputZeroPoint: number, bias: number): number {
-  const multiplier = fl(fl(inputScale * weightScale) / outputScale);
+/** numpy's QLinearConv arithmetic for one channel with an int32 bias or none: float32 scale, double product, zero point, rint. */
+function reference(layer: AccumulatorLayer, channel: number, acc: number): number {
+  const multiplier = fl(fl(layer.inputScale * layer.weightScales[channel]) / layer.outputScale);
+  const bias = layer.bias === null ? 0 : layer.bias[channel];
   const biased = Number(BigInt.asIntN(32, BigInt(acc) + BigInt(bias)));
-  return rneDouble(biased * multiplier + outputZeroPoint);
+  return rneDouble(biased * multiplier + layer.outputZeroPoint);
 }
 
 test("accumulator: extreme int32 accumulators", () => {
-  for (const scale of [fl(0.99999994), 0.5, 2 ** -31, fl(0.0123), 3]) {
-    for (const acc of [INT32_MIN, INT32_MIN + 1, -16777217, -1, 0, 1, 16777217, INT32_MAX]) {
-      assert.is(requantize(scale, acc, 7), reference(acc, 1, scale, 1, 7, 0), `scale ${scale}, acc ${acc}`);
-    }
-  }
+  const scales = [fl(0.99999994), 0.5, 2 ** -31, fl(0.0123), 3];
+  checkScalesAndAccumulators(requantize, scales, FLOAT32_EDGE_ACCUMULATORS, (scale, acc, zeroPoint) => reference(layerWithScale(scale, zeroPoint), 0, acc));
 });
 
 test("accumulator: 100 000 random cases against the reference", () => {
-  const random = seededRandom(91);
-  for (let layer = 0; layer < 500; layer++) {
-    const inputScale = randomScale(random, -10, 0);
-    const weightScales = [randomScale(random, -12, -2), randomScale(random, -12, -2)];
-    const outputScale = randomScale(random, -10, 0);
-    const outputZeroPoint = randomInt(random, 0, 255);
-    const bias = new Int32Array([randomInt(random, -100000, 100000), randomInt(random, -100000, 100000)]);
-    const requantizer = onnxScheme.accumulator({ kind: "fully_connected", inputScale, weightScales, outputScale, outputZeroPoint, channels: 2, bias });
-    for (let i = 0; i < 200; i++) {
-      const acc = random() < 0.9 ? randomInt(random, -(2 ** 20), 2 ** 20) : randomAccumulator(random);
-      const channel = i & 1;
-      const expected = reference(acc, inputScale, weightScales[channel], outputScale, outputZeroPoint, bias[channel]);
-      if (requantizer.requantize(acc, channel) !== expected) assert.unreachable(`layer ${layer}, acc ${acc}, channel ${channel}`);
-    }
+  for (const { layerIndex, layer, channel, acc, actual } of randomTwoChannelCases(onnxScheme, seededRandom(91), "fully_connected", () => "int32")) {
+    if (actual !== reference(layer, channel, acc)) assert.unreachable(`layer ${layerIndex}, acc ${acc}, channel ${channel}`);
   }
 });
 

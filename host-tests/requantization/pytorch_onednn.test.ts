@@ -7,27 +7,34 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { pytorchOnednnScheme } from "../../runtime/requantization/pytorch_onednn.js";
-import { checkTable, layerWithScale } from "./helpers.js";
-import { randomAccumulator, randomInt, randomScale, rneDouble, seededRandom } from "./reference.js";
+import { AccumulatorLayer } from "../../runtime/requantization/scheme.js";
+import {
+  FLOAT32_EDGE_ACCUMULATORS,
+  checkPowerOfTwoDivision,
+  checkScalesAndAccumulators,
+  checkTable,
+  layerWithScale,
+  randomTwoChannelCases,
+  scaleRequantizer,
+} from "./helpers.js";
+import { randomAddParams, randomInt, randomScale, rneDouble, seededRandom } from "./reference.js";
 
 const fl = Math.fround;
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
 
-/** Computes the engine's conv/linear output, one float32 rounding per step. */
-function reference(acc: number, inputScale: number, weightScale: number, outputScale: number, outputZeroPoint: number, bias: number | null, biasIsInt: boolean): number {
+/** Computes the engine's conv/linear output for one channel, one float32 rounding per step. */
+function reference(layer: AccumulatorLayer, channel: number, acc: number): number {
+  const inputScale = layer.inputScale;
+  const weightScale = layer.weightScales[channel];
   const inverseProduct = fl(fl(1 / inputScale) * fl(1 / weightScale));
-  const outputMultiplier = fl(fl(1 / outputScale) / inverseProduct);
+  const outputMultiplier = fl(fl(1 / layer.outputScale) / inverseProduct);
   let realBias = 0;
-  if (bias !== null) realBias = biasIsInt ? fl(bias * fl(inputScale * weightScale)) : bias;
+  if (layer.bias !== null) realBias = layer.bias instanceof Int32Array ? fl(layer.bias[channel] * fl(inputScale * weightScale)) : layer.bias[channel];
   const scaledBias = fl(realBias * inverseProduct);
   const t = fl(fl(fl(acc) + scaledBias) * outputMultiplier);
-  return rneDouble(fl(t + outputZeroPoint));
+  return rneDouble(fl(t + layer.outputZeroPoint));
 }
 
-function requantize(scale: number, acc: number, zeroPoint = 0): number {
-  return pytorchOnednnScheme.accumulator(layerWithScale(scale, zeroPoint)).requantize(acc, 0);
-}
+const requantize = scaleRequantizer(pytorchOnednnScheme);
 
 test("accumulator: the zero point takes part in the tie-break", () => {
   checkTable("zero point 0", [[1, 0], [3, 2], [5, 2], [-1, 0], [-3, -2]], (acc) => requantize(0.5, acc));
@@ -47,41 +54,18 @@ test("accumulator: float and int32 biases", () => {
 });
 
 test("accumulator: exact division by powers of two", () => {
-  for (let k = 1; k <= 24; k++) {
-    for (const zeroPoint of [0, 37, 128, 255]) {
-      for (const j of [0, 1, -1, 5, -77, 127, -128]) {
-        assert.is(requantize(2 ** -k, j * 2 ** k, zeroPoint), j + zeroPoint, `${j} * 2^${k} / 2^${k} + ${zeroPoint}`);
-      }
-    }
-  }
+  checkPowerOfTwoDivision(requantize, 24, [0, 37, 128, 255]);
 });
 
 test("accumulator: extreme int32 accumulators", () => {
-  for (const scale of [fl(0.99999994), 0.5, 2 ** -31, fl(0.0123), 3]) {
-    for (const acc of [INT32_MIN, INT32_MIN + 1, -16777217, -1, 0, 1, 16777217, INT32_MAX]) {
-      assert.is(requantize(scale, acc, 7), reference(acc, 1, scale, 1, 7, null, false), `scale ${scale}, acc ${acc}`);
-    }
-  }
+  const scales = [fl(0.99999994), 0.5, 2 ** -31, fl(0.0123), 3];
+  checkScalesAndAccumulators(requantize, scales, FLOAT32_EDGE_ACCUMULATORS, (scale, acc, zeroPoint) => reference(layerWithScale(scale, zeroPoint), 0, acc));
 });
 
 test("accumulator: 100 000 random cases against the float32 reference", () => {
-  const random = seededRandom(81);
-  for (let layer = 0; layer < 500; layer++) {
-    const inputScale = randomScale(random, -10, 0);
-    const weightScales = [randomScale(random, -12, -2), randomScale(random, -12, -2)];
-    const outputScale = randomScale(random, -10, 0);
-    const outputZeroPoint = randomInt(random, 0, 255);
-    const biasIsInt = random() < 0.3;
-    const bias = biasIsInt
-      ? new Int32Array([randomInt(random, -100000, 100000), randomInt(random, -100000, 100000)])
-      : new Float32Array([(random() - 0.5) * 4, (random() - 0.5) * 4]);
-    const requantizer = pytorchOnednnScheme.accumulator({ kind: "conv", inputScale, weightScales, outputScale, outputZeroPoint, channels: 2, bias });
-    for (let i = 0; i < 200; i++) {
-      const acc = random() < 0.9 ? randomInt(random, -(2 ** 20), 2 ** 20) : randomAccumulator(random);
-      const channel = i & 1;
-      const expected = reference(acc, inputScale, weightScales[channel], outputScale, outputZeroPoint, bias[channel], biasIsInt);
-      if (requantizer.requantize(acc, channel) !== expected) assert.unreachable(`layer ${layer}, acc ${acc}, channel ${channel}`);
-    }
+  const cases = randomTwoChannelCases(pytorchOnednnScheme, seededRandom(81), "conv", (random) => (random() < 0.3 ? "int32" : "float32"));
+  for (const { layerIndex, layer, channel, acc, actual } of cases) {
+    if (actual !== reference(layer, channel, acc)) assert.unreachable(`layer ${layerIndex}, acc ${acc}, channel ${channel}`);
   }
 });
 
@@ -90,14 +74,7 @@ test("add: float formula in double, ties to even", () => {
   checkTable("halves", [[[1, 0], 1], [[3, 0], 3], [[5, 0], 3], [[-1, 0], 1], [[-3, 0], -1]], ([a, b]) => adder.add(a, b));
   const random = seededRandom(82);
   for (let i = 0; i < 100_000; i++) {
-    const params = {
-      aScale: randomScale(random, -10, 0),
-      aZeroPoint: randomInt(random, 0, 255),
-      bScale: randomScale(random, -10, 0),
-      bZeroPoint: randomInt(random, 0, 255),
-      outputScale: randomScale(random, -10, 0),
-      outputZeroPoint: randomInt(random, 0, 255),
-    };
+    const params = randomAddParams(random, [0, 255], 0);
     const a = randomInt(random, 0, 255);
     const b = randomInt(random, 0, 255);
     const real = (a - params.aZeroPoint) * params.aScale + (b - params.bZeroPoint) * params.bScale;

@@ -6,28 +6,34 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { pytorchQnnpackScheme } from "../../runtime/requantization/pytorch_qnnpack.js";
-import { checkTable, layerWithScale } from "./helpers.js";
-import { randomAccumulator, randomInt, randomScale, rneDouble, seededRandom } from "./reference.js";
+import { AccumulatorLayer } from "../../runtime/requantization/scheme.js";
+import {
+  FLOAT32_EDGE_ACCUMULATORS,
+  INT32_MAX,
+  INT32_MIN,
+  checkPowerOfTwoDivision,
+  checkScalesAndAccumulators,
+  checkTable,
+  layerWithScale,
+  randomTwoChannelCases,
+  scaleRequantizer,
+} from "./helpers.js";
+import { randomInt, randomScale, rneDouble, seededRandom } from "./reference.js";
 
 const fl = Math.fround;
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
 
-/** Computes the engine's conv/linear output, one float32 rounding per step. */
-function reference(acc: number, inputScale: number, weightScale: number, outputScale: number, outputZeroPoint: number, bias: number | null, biasIsInt: boolean): number {
-  const productScale = fl(inputScale * weightScale);
+/** Computes the engine's conv/linear output for one channel, one float32 rounding per step. */
+function reference(layer: AccumulatorLayer, channel: number, acc: number): number {
+  const productScale = fl(layer.inputScale * layer.weightScales[channel]);
   let quantizedBias = 0;
-  if (bias !== null) {
-    quantizedBias = biasIsInt ? bias : Math.min(INT32_MAX, Math.max(INT32_MIN, rneDouble(fl(bias * fl(1 / productScale)))));
-  }
-  const multiplier = fl(productScale * fl(1 / outputScale));
+  if (layer.bias instanceof Int32Array) quantizedBias = layer.bias[channel];
+  else if (layer.bias !== null) quantizedBias = Math.min(INT32_MAX, Math.max(INT32_MIN, rneDouble(fl(layer.bias[channel] * fl(1 / productScale)))));
+  const multiplier = fl(productScale * fl(1 / layer.outputScale));
   const biased = Number(BigInt.asIntN(32, BigInt(acc) + BigInt(quantizedBias)));
-  return rneDouble(fl(fl(biased) * multiplier)) + outputZeroPoint;
+  return rneDouble(fl(fl(biased) * multiplier)) + layer.outputZeroPoint;
 }
 
-function requantize(scale: number, acc: number, zeroPoint = 0): number {
-  return pytorchQnnpackScheme.accumulator(layerWithScale(scale, zeroPoint)).requantize(acc, 0);
-}
+const requantize = scaleRequantizer(pytorchQnnpackScheme);
 
 test("accumulator: ties to even, zero point added after rounding", () => {
   checkTable("scale 0.5", [[1, 0], [3, 2], [5, 2], [7, 4], [-1, 0], [-3, -2], [-5, -2]], (acc) => requantize(0.5, acc));
@@ -48,44 +54,21 @@ test("accumulator: a float bias is pre-rounded to an integer", () => {
 });
 
 test("accumulator: exact division by powers of two", () => {
-  for (let k = 1; k <= 24; k++) {
-    for (const zeroPoint of [0, 37, 128, 255]) {
-      for (const j of [0, 1, -1, 5, -77, 127, -128]) {
-        assert.is(requantize(2 ** -k, j * 2 ** k, zeroPoint), j + zeroPoint, `${j} * 2^${k} / 2^${k} + ${zeroPoint}`);
-      }
-    }
-  }
+  checkPowerOfTwoDivision(requantize, 24, [0, 37, 128, 255]);
 });
 
 test("accumulator: extreme int32 accumulators", () => {
-  for (const scale of [fl(0.99999994), 0.5, 2 ** -31, fl(0.0123), 3]) {
-    for (const acc of [INT32_MIN, INT32_MIN + 1, -16777217, -1, 0, 1, 16777217, INT32_MAX]) {
-      assert.is(requantize(scale, acc, 7), reference(acc, 1, scale, 1, 7, null, false), `scale ${scale}, acc ${acc}`);
-    }
-  }
+  const scales = [fl(0.99999994), 0.5, 2 ** -31, fl(0.0123), 3];
+  checkScalesAndAccumulators(requantize, scales, FLOAT32_EDGE_ACCUMULATORS, (scale, acc, zeroPoint) => reference(layerWithScale(scale, zeroPoint), 0, acc));
   // acc + bias wraps in int32 before the float conversion.
   const wrapped = pytorchQnnpackScheme.accumulator(layerWithScale(0.5, 0, new Int32Array([1])));
   assert.is(wrapped.requantize(INT32_MAX, 0), -(2 ** 30));
 });
 
 test("accumulator: 100 000 random cases against the float32 reference", () => {
-  const random = seededRandom(71);
-  for (let layer = 0; layer < 500; layer++) {
-    const inputScale = randomScale(random, -10, 0);
-    const weightScales = [randomScale(random, -12, -2), randomScale(random, -12, -2)];
-    const outputScale = randomScale(random, -10, 0);
-    const outputZeroPoint = randomInt(random, 0, 255);
-    const biasIsInt = random() < 0.3;
-    const bias = biasIsInt
-      ? new Int32Array([randomInt(random, -100000, 100000), randomInt(random, -100000, 100000)])
-      : new Float32Array([(random() - 0.5) * 4, (random() - 0.5) * 4]);
-    const requantizer = pytorchQnnpackScheme.accumulator({ kind: "conv", inputScale, weightScales, outputScale, outputZeroPoint, channels: 2, bias });
-    for (let i = 0; i < 200; i++) {
-      const acc = random() < 0.9 ? randomInt(random, -(2 ** 20), 2 ** 20) : randomAccumulator(random);
-      const channel = i & 1;
-      const expected = reference(acc, inputScale, weightScales[channel], outputScale, outputZeroPoint, bias[channel], biasIsInt);
-      if (requantizer.requantize(acc, channel) !== expected) assert.unreachable(`layer ${layer}, acc ${acc}, channel ${channel}`);
-    }
+  const cases = randomTwoChannelCases(pytorchQnnpackScheme, seededRandom(71), "conv", (random) => (random() < 0.3 ? "int32" : "float32"));
+  for (const { layerIndex, layer, channel, acc, actual } of cases) {
+    if (actual !== reference(layer, channel, acc)) assert.unreachable(`layer ${layerIndex}, acc ${acc}, channel ${channel}`);
   }
 });
 

@@ -7,16 +7,20 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { UnsupportedError } from "../../runtime/errors.js";
 import { qnnpackPreciseScheme } from "../../runtime/requantization/qnnpack_precise.js";
-import { checkTable, expectError, layerWithScale } from "./helpers.js";
+import {
+  INT32_EDGE_ACCUMULATORS,
+  checkPowerOfTwoDivision,
+  checkScalesAndAccumulators,
+  checkTable,
+  expectError,
+  layerWithScale,
+  randomScaleCases,
+  scaleRequantizer,
+} from "./helpers.js";
 import { preciseReference } from "./qnnpack_reference.js";
-import { randomAccumulator, randomInt, randomScale, seededRandom } from "./reference.js";
+import { seededRandom } from "./reference.js";
 
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
-
-function requantize(scale: number, acc: number, zeroPoint = 0): number {
-  return qnnpackPreciseScheme.accumulator(layerWithScale(scale, zeroPoint)).requantize(acc, 0);
-}
+const requantize = scaleRequantizer(qnnpackPreciseScheme);
 
 test("accumulator: ties away from zero", () => {
   checkTable("scale 0.5", [[3, 2], [-3, -2], [5, 3], [-5, -3], [1, 1], [-1, -1]], (acc) => requantize(0.5, acc));
@@ -26,37 +30,17 @@ test("accumulator: ties away from zero", () => {
 });
 
 test("accumulator: exact division by powers of two", () => {
-  for (let k = 1; k <= 32; k++) {
-    for (const zeroPoint of [0, 37, 128, 255]) {
-      for (const j of [0, 1, -1, 5, -77, 127, -128]) {
-        const acc = j * 2 ** k;
-        if (acc < INT32_MIN || acc > INT32_MAX) continue;
-        assert.is(requantize(2 ** -k, acc, zeroPoint), j + zeroPoint, `${j} * 2^${k} / 2^${k} + ${zeroPoint}`);
-      }
-    }
-  }
+  checkPowerOfTwoDivision(requantize, 32, [0, 37, 128, 255]);
 });
 
 test("accumulator: extreme int32 accumulators", () => {
   const scales = [Math.fround(0.99999994), 0.5, Math.fround(0.75), 2 ** -31, 2 ** -32, Math.fround(0.0123)];
-  for (const scale of scales) {
-    for (const acc of [INT32_MIN, INT32_MIN + 1, -65536, -1, 0, 1, 65535, INT32_MAX]) {
-      assert.is(requantize(scale, acc, 7), preciseReference(acc, scale) + 7, `scale ${scale}, acc ${acc}`);
-    }
-  }
+  checkScalesAndAccumulators(requantize, scales, INT32_EDGE_ACCUMULATORS, (scale, acc, zeroPoint) => preciseReference(acc, scale) + zeroPoint);
 });
 
 test("accumulator: 200 000 random cases against the exact rational value", () => {
-  const random = seededRandom(51);
-  for (let layer = 0; layer < 500; layer++) {
-    const scale = randomScale(random, -32, 0);
-    const zeroPoint = randomInt(random, 0, 255);
-    const requantizer = qnnpackPreciseScheme.accumulator(layerWithScale(scale, zeroPoint));
-    for (let i = 0; i < 400; i++) {
-      const acc = randomAccumulator(random);
-      const actual = requantizer.requantize(acc, 0);
-      if (actual !== preciseReference(acc, scale) + zeroPoint) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual}`);
-    }
+  for (const { scale, zeroPoint, acc, actual } of randomScaleCases(qnnpackPreciseScheme, seededRandom(51), [-32, 0], [0, 255])) {
+    if (actual !== preciseReference(acc, scale) + zeroPoint) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual}`);
   }
 });
 

@@ -6,16 +6,22 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { UnsupportedError } from "../../runtime/errors.js";
 import { qnnpackQ31Scheme } from "../../runtime/requantization/qnnpack_q31.js";
-import { checkTable, expectError, layerWithScale } from "./helpers.js";
+import {
+  INT32_EDGE_ACCUMULATORS,
+  INT32_MAX,
+  INT32_MIN,
+  checkPowerOfTwoDivision,
+  checkScalesAndAccumulators,
+  checkTable,
+  expectError,
+  layerWithScale,
+  randomScaleCases,
+  scaleRequantizer,
+} from "./helpers.js";
 import { q31Reference } from "./qnnpack_reference.js";
-import { dyadicOfFloat32, randomAccumulator, randomInt, randomScale, roundHalfEvenDiv, roundProduct, seededRandom } from "./reference.js";
+import { dyadicOfFloat32, randomAccumulator, roundHalfEvenDiv, roundProduct, seededRandom } from "./reference.js";
 
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
-
-function requantize(scale: number, acc: number, zeroPoint = 0): number {
-  return qnnpackQ31Scheme.accumulator(layerWithScale(scale, zeroPoint)).requantize(acc, 0);
-}
+const requantize = scaleRequantizer(qnnpackQ31Scheme);
 
 test("accumulator: ties by shift", () => {
   // Scale 0.5 has shift 0: only the Q31 product rounds, ties toward +infinity.
@@ -31,15 +37,7 @@ test("accumulator: double rounding compounds as in gemmlowp", () => {
 });
 
 test("accumulator: exact division by powers of two", () => {
-  for (let k = 1; k <= 32; k++) {
-    for (const zeroPoint of [0, 37, 128, 255]) {
-      for (const j of [0, 1, -1, 5, -77, 127, -128]) {
-        const acc = j * 2 ** k;
-        if (acc < INT32_MIN || acc > INT32_MAX) continue;
-        assert.is(requantize(2 ** -k, acc, zeroPoint), j + zeroPoint, `${j} * 2^${k} / 2^${k} + ${zeroPoint}`);
-      }
-    }
-  }
+  checkPowerOfTwoDivision(requantize, 32, [0, 37, 128, 255]);
 });
 
 test("accumulator: multiplier and shift come from the float32 bits", () => {
@@ -67,28 +65,15 @@ test("accumulator: multiplier and shift come from the float32 bits", () => {
 
 test("accumulator: extreme int32 accumulators", () => {
   const scales = [Math.fround(0.99999994), 0.5, Math.fround(0.75), 2 ** -31, 2 ** -32, Math.fround(0.0123)];
-  for (const scale of scales) {
-    for (const acc of [INT32_MIN, INT32_MIN + 1, -65536, -1, 0, 1, 65535, INT32_MAX]) {
-      assert.is(requantize(scale, acc, 7), q31Reference(acc, scale) + 7, `scale ${scale}, acc ${acc}`);
-    }
-  }
+  checkScalesAndAccumulators(requantize, scales, INT32_EDGE_ACCUMULATORS, (scale, acc, zeroPoint) => q31Reference(acc, scale) + zeroPoint);
 });
 
 test("accumulator: 200 000 random cases against the exact reference", () => {
-  const random = seededRandom(42);
-  for (let layer = 0; layer < 500; layer++) {
-    const scale = randomScale(random, -32, 0);
-    const zeroPoint = randomInt(random, 0, 255);
-    const requantizer = qnnpackQ31Scheme.accumulator(layerWithScale(scale, zeroPoint));
-    const value = dyadicOfFloat32(scale);
-    for (let i = 0; i < 400; i++) {
-      const acc = randomAccumulator(random);
-      const actual = requantizer.requantize(acc, 0);
-      if (actual !== q31Reference(acc, scale) + zeroPoint) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual}`);
-      // Against the rational value: double rounding errs by at most one.
-      const nearest = Number(roundProduct(BigInt(acc), value, roundHalfEvenDiv)) + zeroPoint;
-      if (Math.abs(actual - nearest) > 1) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual} vs ${nearest}`);
-    }
+  for (const { scale, zeroPoint, acc, actual } of randomScaleCases(qnnpackQ31Scheme, seededRandom(42), [-32, 0], [0, 255])) {
+    if (actual !== q31Reference(acc, scale) + zeroPoint) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual}`);
+    // Against the rational value: double rounding errs by at most one.
+    const nearest = Number(roundProduct(BigInt(acc), dyadicOfFloat32(scale), roundHalfEvenDiv)) + zeroPoint;
+    if (Math.abs(actual - nearest) > 1) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual} vs ${nearest}`);
   }
 });
 

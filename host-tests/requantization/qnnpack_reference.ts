@@ -3,7 +3,7 @@
 // src/qnnpack/requantization.h), written from the definitions and
 // independent of microq's code.
 
-import { dyadicOfFloat32, roundHalfAwayDiv, roundHalfEvenDiv, roundHalfUpDiv, roundProduct } from "./reference.js";
+import { AddQuantization, dyadicOfFloat32, roundHalfAwayDiv, roundHalfEvenDiv, roundHalfUpDiv, roundProduct } from "./reference.js";
 
 /** Q31 requantization of x by a float32 scale in [2^-32, 1): two roundings. */
 export function q31Reference(x: number, scale: number): number {
@@ -24,7 +24,7 @@ export function preciseReference(x: number, scale: number): number {
 export function addReference(
   a: number,
   b: number,
-  params: { aScale: number; aZeroPoint: number; bScale: number; bZeroPoint: number; outputScale: number; outputZeroPoint: number },
+  params: AddQuantization,
 ): number {
   const aRatio = dyadicOfFloat32(Math.fround(params.aScale / params.outputScale));
   const bRatio = dyadicOfFloat32(Math.fround(params.bScale / params.outputScale));

@@ -97,6 +97,32 @@ export function randomScale(random: () => number, lowExponent: number, highExpon
   return Math.fround(2 ** (lowExponent + random() * (highExponent - lowExponent)));
 }
 
+/** Quantization of the two inputs and the output of an add, as the schemes' add takes it. */
+export interface AddQuantization {
+  aScale: number;
+  aZeroPoint: number;
+  bScale: number;
+  bZeroPoint: number;
+  outputScale: number;
+  outputZeroPoint: number;
+}
+
+/**
+ * Returns random add parameters: float32 scales log-uniform in [2^-10, 1),
+ * the output's in [2^-10, 2^outputScaleExponent), and zero points in
+ * [zeroPoints[0], zeroPoints[1]].
+ */
+export function randomAddParams(random: () => number, zeroPoints: readonly [number, number], outputScaleExponent: number): AddQuantization {
+  return {
+    aScale: randomScale(random, -10, 0),
+    aZeroPoint: randomInt(random, zeroPoints[0], zeroPoints[1]),
+    bScale: randomScale(random, -10, 0),
+    bZeroPoint: randomInt(random, zeroPoints[0], zeroPoints[1]),
+    outputScale: randomScale(random, -10, outputScaleExponent),
+    outputZeroPoint: randomInt(random, zeroPoints[0], zeroPoints[1]),
+  };
+}
+
 /**
  * Returns an int32 accumulator: mostly small, sometimes of any magnitude,
  * and sometimes at the int32 limits.

@@ -3,7 +3,7 @@
 // reference/integer_ops/add.h), written from the C sources' definitions
 // and independent of microq's code.
 
-import { bitLength, dyadicOfDouble, roundHalfAwayDiv, roundHalfUpDiv, roundProduct } from "./reference.js";
+import { AddQuantization, bitLength, dyadicOfDouble, roundHalfAwayDiv, roundHalfUpDiv, roundProduct } from "./reference.js";
 
 export interface Multiplier {
   multiplier: bigint;
@@ -53,7 +53,7 @@ export function multiplySingleRounding(x: number, { multiplier, shift }: Multipl
 export function addReference(
   a: number,
   b: number,
-  params: { aScale: number; aZeroPoint: number; bScale: number; bZeroPoint: number; outputScale: number; outputZeroPoint: number },
+  params: AddQuantization,
   multiply: (x: number, m: Multiplier) => number,
 ): number | null {
   const twiceMax = 2 * Math.max(params.aScale, params.bScale);

@@ -6,24 +6,23 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { tflmScheme } from "../../runtime/requantization/tflm.js";
-import { checkTable, expectError, layerWithScale } from "./helpers.js";
 import {
-  dyadicOfDouble,
-  randomAccumulator,
-  randomInt,
-  randomScale,
-  roundHalfEvenDiv,
-  roundProduct,
-  seededRandom,
-} from "./reference.js";
-import { addReference, multiplyDoubleRounding, quantizeMultiplierReference } from "./tflite_reference.js";
+  INT32_EDGE_ACCUMULATORS,
+  INT32_MAX,
+  INT32_MIN,
+  checkPowerOfTwoDivision,
+  checkScalesAndAccumulators,
+  checkTable,
+  checkTfliteAdds,
+  expectError,
+  layerWithScale,
+  randomScaleCases,
+  scaleRequantizer,
+} from "./helpers.js";
+import { dyadicOfDouble, randomAccumulator, randomInt, randomScale, roundHalfEvenDiv, roundProduct, seededRandom } from "./reference.js";
+import { multiplyDoubleRounding, quantizeMultiplierReference } from "./tflite_reference.js";
 
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
-
-function requantize(scale: number, acc: number, zeroPoint = 0): number {
-  return tflmScheme.accumulator(layerWithScale(scale, zeroPoint)).requantize(acc, 0);
-}
+const requantize = scaleRequantizer(tflmScheme);
 
 test("accumulator: ties by shift", () => {
   // Scale 0.5 is M = 2^30 with no right shift: only the high multiply
@@ -45,13 +44,7 @@ test("accumulator: double rounding compounds", () => {
 });
 
 test("accumulator: exact division by powers of two", () => {
-  for (let k = 1; k <= 24; k++) {
-    for (const zeroPoint of [0, 37, -128, 255]) {
-      for (const j of [0, 1, -1, 5, -77, 127, -128]) {
-        assert.is(requantize(2 ** -k, j * 2 ** k, zeroPoint), j + zeroPoint, `${j} * 2^${k} / 2^${k} + ${zeroPoint}`);
-      }
-    }
-  }
+  checkPowerOfTwoDivision(requantize, 24, [0, 37, -128, 255]);
 });
 
 /** Expected output of TFLM for one accumulator, from the exact reference. */
@@ -63,30 +56,18 @@ function expected(scale: number, acc: number, zeroPoint: number): number {
 
 test("accumulator: extreme int32 accumulators", () => {
   const scales = [Math.fround(0.99999994), 0.5, 2 ** -31, 2 ** -32, 1.5, 3, 2 ** 20, Math.fround(0.0123)];
-  const accumulators = [INT32_MIN, INT32_MIN + 1, -65536, -1, 0, 1, 65535, INT32_MAX];
-  for (const scale of scales) {
-    for (const acc of accumulators) assert.is(requantize(scale, acc, 7), expected(scale, acc, 7), `scale ${scale}, acc ${acc}`);
-  }
+  checkScalesAndAccumulators(requantize, scales, INT32_EDGE_ACCUMULATORS, expected);
   // A scale below about 2^-31 flushes the multiplier to 0.
   assert.is(requantize(2 ** -33, INT32_MAX, 7), 7);
 });
 
 test("accumulator: 200 000 random cases against the exact reference", () => {
-  const random = seededRandom(21);
-  for (let layer = 0; layer < 500; layer++) {
-    const scale = randomScale(random, -30, 8);
-    const zeroPoint = randomInt(random, -128, 255);
-    const requantizer = tflmScheme.accumulator(layerWithScale(scale, zeroPoint));
-    const value = dyadicOfDouble(scale);
-    for (let i = 0; i < 400; i++) {
-      const acc = randomAccumulator(random);
-      const actual = requantizer.requantize(acc, 0);
-      if (actual !== expected(scale, acc, zeroPoint)) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual}`);
-      // Against the rational value: double rounding errs by at most one.
-      if (scale < 1) {
-        const nearest = Number(roundProduct(BigInt(acc), value, roundHalfEvenDiv)) + zeroPoint;
-        if (Math.abs(actual - nearest) > 1) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual} vs ${nearest}`);
-      }
+  for (const { scale, zeroPoint, acc, actual } of randomScaleCases(tflmScheme, seededRandom(21), [-30, 8], [-128, 255])) {
+    if (actual !== expected(scale, acc, zeroPoint)) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual}`);
+    // Against the rational value: double rounding errs by at most one.
+    if (scale < 1) {
+      const nearest = Number(roundProduct(BigInt(acc), dyadicOfDouble(scale), roundHalfEvenDiv)) + zeroPoint;
+      if (Math.abs(actual - nearest) > 1) assert.unreachable(`scale ${scale}, acc ${acc}: ${actual} vs ${nearest}`);
     }
   }
 });
@@ -149,27 +130,7 @@ test("add: equal scales add exactly", () => {
 });
 
 test("add: 100 000 random cases against the exact reference", () => {
-  const random = seededRandom(23);
-  let checked = 0;
-  while (checked < 100_000) {
-    const params = {
-      aScale: randomScale(random, -10, 0),
-      aZeroPoint: randomInt(random, -128, 127),
-      bScale: randomScale(random, -10, 0),
-      bZeroPoint: randomInt(random, -128, 127),
-      outputScale: randomScale(random, -10, 1),
-      outputZeroPoint: randomInt(random, -128, 127),
-    };
-    if (addReference(0, 0, params, multiplyDoubleRounding) === null) continue;
-    const adder = tflmScheme.add(params);
-    for (let i = 0; i < 200; i++) {
-      const a = randomInt(random, -128, 127);
-      const b = randomInt(random, -128, 127);
-      const actual = adder.add(a, b);
-      if (actual !== addReference(a, b, params, multiplyDoubleRounding)) assert.unreachable(`${JSON.stringify(params)} ${a} + ${b}: ${actual}`);
-    }
-    checked += 200;
-  }
+  checkTfliteAdds(tflmScheme, seededRandom(23), multiplyDoubleRounding);
 });
 
 test("add: an output scale too small for TFLite is unsupported", () => {

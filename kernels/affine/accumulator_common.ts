@@ -27,7 +27,7 @@ import { OperatorDef, TensorDef } from "../../runtime/model.js";
 import { AccumulatorLayer, AccumulatorRequantizer } from "../../runtime/requantization/scheme.js";
 import { Activation, ACTIVATION_NAMES } from "../../runtime/schema/options.js";
 import { TensorType, tensorTypeName } from "../../runtime/tensor_types.js";
-import { checkType, describeTensor, typeRange } from "../common.js";
+import { checkType, describeTensor, fusedActivationRange, typeRange } from "../common.js";
 import { MemoryContext, PrepareContext } from "../kernel.js";
 
 /** Largest accumulator depth (terms per output) whose sums provably stay within int32. */
@@ -306,39 +306,9 @@ export function prepareOutputStage(
     channels,
     bias,
   });
-  const [min, max] = activationBounds(context, op, activation, output.type, out);
+  const quantize = (real: number) => context.scheme.quantizeReal(real, out.scale, out.zeroPoint);
+  const [min, max] = fusedActivationRange(op, activation, output.type, quantize);
   return { requantizer, min, max, raw: false };
-}
-
-/**
- * Clamp range of a fused activation in the output's integer domain, as
- * TFLite's CalculateActivationRangeQuantized: the type range intersected
- * with the quantized activation bounds, each rounded by the scheme.
- */
-function activationBounds(
-  context: PrepareContext,
-  op: OperatorDef,
-  activation: number,
-  type: number,
-  output: ActivationQuantization,
-): [number, number] {
-  const [qmin, qmax] = typeRange(type);
-  const quantize = (real: number) => context.scheme.quantizeReal(real, output.scale, output.zeroPoint);
-  switch (activation) {
-    case Activation.NONE:
-      return [qmin, qmax];
-    case Activation.RELU:
-      return [Math.max(qmin, quantize(0)), qmax];
-    case Activation.RELU6:
-      return [Math.max(qmin, quantize(0)), Math.min(qmax, quantize(6))];
-    case Activation.RELU_N1_TO_1:
-      return [Math.max(qmin, quantize(-1)), Math.min(qmax, quantize(1))];
-    default:
-      throw new UnsupportedError(
-        `fused activation ${ACTIVATION_NAMES[activation] ?? activation} is not supported on a quantized ${op.name}; ` +
-          `use NONE, RELU, RELU6 or RELU_N1_TO_1`,
-      );
-  }
 }
 
 /**

@@ -12,11 +12,9 @@ import {
   ByteTable,
   QuantizedArray,
   describeOperator,
-  fillByteTable,
-  newByteTable,
-  outputRange,
   perTensorQuantization,
   quantizedView,
+  rescaleTable,
 } from "./elementwise_common.js";
 
 /** One input: where it goes in each outer slice of the output, and how its values map. */
@@ -40,7 +38,6 @@ export const affineConcatenationKernel: Kernel = {
     const output = context.tensor(op.outputs[0]);
     checkType(op, output, "output", [TensorType.UINT8, TensorType.INT8]);
     const outputQuantization = perTensorQuantization(op, output, "output");
-    const [outputMin, outputMax] = outputRange(output);
 
     const options = readConcatenationOptions(context.reader, op);
     // TFLite's concatenation accepts no fused activation either.
@@ -71,18 +68,8 @@ export const affineConcatenationKernel: Kernel = {
       checkType(op, input, "input", [output.type]);
       checkJoinedShape(op, input, output, axis);
       const quantization = perTensorQuantization(op, input, "input");
-      let table: ByteTable | null = null;
-      if (quantization.scale !== outputQuantization.scale || quantization.zeroPoint !== outputQuantization.zeroPoint) {
-        const rescale = context.scheme.rescale({
-          inputScale: quantization.scale,
-          inputZeroPoint: quantization.zeroPoint,
-          outputScale: outputQuantization.scale,
-          outputZeroPoint: outputQuantization.zeroPoint,
-        });
-        table = newByteTable(output.type);
-        fillByteTable(table, input.type, outputMin, outputMax, rescale);
-        context.notePersistentBytes(table.byteLength);
-      }
+      const sameQuantization = quantization.scale === outputQuantization.scale && quantization.zeroPoint === outputQuantization.zeroPoint;
+      const table = sameQuantization ? null : rescaleTable(context, input, quantization, output, outputQuantization);
       parts.push({ tensor: input, sliceLength: input.shape[axis] * innerCount, outputOffset: axisTotal * innerCount, table });
       axisTotal += input.shape[axis];
     }

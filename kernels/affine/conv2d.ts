@@ -13,11 +13,10 @@
 // computed four rows at a time (dotProducts).
 // accumulator_common.ts folds the zero points and bounds the sums.
 
-import { InvalidModelError } from "../../runtime/errors.js";
 import { OperatorDef } from "../../runtime/model.js";
 import { readConv2DOptions } from "../../runtime/schema/options.js";
 import { TensorType } from "../../runtime/tensor_types.js";
-import { checkInputCount, checkOutputCount, checkRank, checkShape, computePadding } from "../common.js";
+import { checkLayerRanks, conv2dGeometry, layerOperands } from "../conv_geometry.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import {
   ROW_BLOCK,
@@ -38,35 +37,14 @@ import {
 export const affineConv2dKernel: Kernel = {
   name: "CONV_2D",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
-    const input = context.tensor(op.inputs[0]);
-    const filter = context.tensor(op.inputs[1]);
-    const output = context.tensor(op.outputs[0]);
-    checkRank(op, input, "input", 4);
-    checkRank(op, filter, "weights", 4);
-    checkRank(op, output, "output", 4);
+    const [input, filter, output] = layerOperands(context, op);
+    checkLayerRanks(op, input, filter, output, 4);
     const options = readConv2DOptions(context.reader, op);
-
-    const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-    const [outputChannels, filterHeight, filterWidth, filterDepth] = filter.shape;
-    if (filterDepth <= 0 || inputDepth % filterDepth !== 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (CONV_2D): input depth ${inputDepth} is not a multiple of the weights' depth ${filterDepth}; the file is corrupted`,
-      );
-    }
-    const groups = inputDepth / filterDepth;
-    if (outputChannels % groups !== 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (CONV_2D): ${outputChannels} output channels do not split into ${groups} groups; the file is corrupted`,
-      );
-    }
+    const geometry = conv2dGeometry(op, input, filter, output, options);
+    const { batches, inputHeight, inputWidth, inputDepth, outputChannels, filterHeight, filterWidth, filterDepth, groups } = geometry;
     const { strideHeight, strideWidth, dilationHeight, dilationWidth } = options;
-    const vertical = computePadding(op, options.padding, inputHeight, filterHeight, strideHeight, dilationHeight, "height");
-    const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, strideWidth, dilationWidth, "width");
-    const outputHeight = vertical.outputSize;
-    const outputWidth = horizontal.outputSize;
-    checkShape(op, output, "output", [batches, outputHeight, outputWidth, outputChannels]);
+    const outputHeight = geometry.vertical.outputSize;
+    const outputWidth = geometry.horizontal.outputSize;
 
     const raw = isRawOutput(output);
     const inputQuantization = readInputQuantization(op, input, "input", !raw);
@@ -92,8 +70,8 @@ export const affineConv2dKernel: Kernel = {
     const patchWords = (patchLength + 3) >> 2;
     const scratch = readsInPlace ? -1 : context.requestScratch(4 * patchWords);
     const channelsPerGroup = outputChannels / groups;
-    const padTop = vertical.before;
-    const padLeft = horizontal.before;
+    const padTop = geometry.vertical.before;
+    const padLeft = geometry.horizontal.before;
     const inputIndex = op.inputs[0];
     const outputIndex = op.outputs[0];
     const inputType = input.type;

@@ -12,10 +12,9 @@
 // whose last term is precomputed for interior pixels, where n is the whole
 // filter, and summed over the in-bounds taps at the border.
 
-import { InvalidModelError } from "../../runtime/errors.js";
 import { OperatorDef } from "../../runtime/model.js";
 import { readDepthwiseConv2DOptions } from "../../runtime/schema/options.js";
-import { checkInputCount, checkOutputCount, checkRank, checkShape, computePadding } from "../common.js";
+import { checkLayerRanks, depthwiseConv2dGeometry, layerOperands } from "../conv_geometry.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import { tapRange } from "../taps.js";
 import {
@@ -35,32 +34,15 @@ import {
 export const affineDepthwiseConv2dKernel: Kernel = {
   name: "DEPTHWISE_CONV_2D",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
-    const input = context.tensor(op.inputs[0]);
-    const filter = context.tensor(op.inputs[1]);
-    const output = context.tensor(op.outputs[0]);
-    checkRank(op, input, "input", 4);
-    checkRank(op, filter, "weights", 4);
-    checkRank(op, output, "output", 4);
+    const [input, filter, output] = layerOperands(context, op);
+    checkLayerRanks(op, input, filter, output, 4);
     const options = readDepthwiseConv2DOptions(context.reader, op);
-
-    const [batches, inputHeight, inputWidth, inputDepth] = input.shape;
-    const [filterBatch, filterHeight, filterWidth, outputChannels] = filter.shape;
-    // Old converters wrote depth_multiplier 0, so the weights' shape decides.
-    const depthMultiplier = inputDepth > 0 ? outputChannels / inputDepth : 0;
-    if (filterBatch !== 1 || !Number.isInteger(depthMultiplier) || depthMultiplier <= 0) {
-      throw new InvalidModelError(
-        `operator ${op.index} (DEPTHWISE_CONV_2D): weights shape [${filter.shape}] does not match input depth ${inputDepth} ` +
-          `(expected [1, h, w, depth * multiplier]); the file is corrupted`,
-      );
-    }
+    const geometry = depthwiseConv2dGeometry(op, input, filter, output, options);
+    const { batches, inputHeight, inputWidth, inputDepth, outputChannels, filterHeight, filterWidth, depthMultiplier } = geometry;
+    const { vertical, horizontal } = geometry;
     const { strideHeight, strideWidth, dilationHeight, dilationWidth } = options;
-    const vertical = computePadding(op, options.padding, inputHeight, filterHeight, strideHeight, dilationHeight, "height");
-    const horizontal = computePadding(op, options.padding, inputWidth, filterWidth, strideWidth, dilationWidth, "width");
     const outputHeight = vertical.outputSize;
     const outputWidth = horizontal.outputSize;
-    checkShape(op, output, "output", [batches, outputHeight, outputWidth, outputChannels]);
 
     const raw = isRawOutput(output);
     const inputQuantization = readInputQuantization(op, input, "input", !raw);

@@ -2,12 +2,11 @@
 // input's quantized_dimension): (q - zeroPoint) * scale, rounded once to
 // float32 as ONNX DequantizeLinear and TFLite compute it.
 
-import { InvalidModelError } from "../../runtime/errors.js";
 import { OperatorDef } from "../../runtime/model.js";
 import { TensorType } from "../../runtime/tensor_types.js";
-import { checkInputCount, checkOutputCount, checkType, describeTensor } from "../common.js";
+import { checkInputCount, checkOutputCount, checkType } from "../common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
-import { QuantizedArray, describeOperator, quantizedView } from "./elementwise_common.js";
+import { QuantizedArray, checkSameElementCount, quantizedView } from "./elementwise_common.js";
 import { axisQuantization } from "./quantize.js";
 
 export const affineDequantizeKernel: Kernel = {
@@ -19,12 +18,7 @@ export const affineDequantizeKernel: Kernel = {
     const output = context.tensor(op.outputs[0]);
     checkType(op, input, "input", [TensorType.UINT8, TensorType.INT8, TensorType.INT16]);
     checkType(op, output, "output", [TensorType.FLOAT32]);
-    if (input.elementCount !== output.elementCount) {
-      throw new InvalidModelError(
-        `${describeOperator(op)}: input ${describeTensor(input)} has shape [${input.shape}] but output ` +
-          `${describeTensor(output)} has shape [${output.shape}]; the element counts must be equal, so the file is corrupted`,
-      );
-    }
+    checkSameElementCount(op, input, output);
     const { scales, zeroPoints, outerCount, channels, innerCount } = axisQuantization(op, input, "input");
 
     let inputData: QuantizedArray = new Uint8Array(0);

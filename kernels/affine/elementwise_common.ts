@@ -6,7 +6,7 @@
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
 import { TensorType, tensorTypeBytes, tensorTypeName } from "../../runtime/tensor_types.js";
-import { checkZeroPoint, describeTensor, typeRange } from "../common.js";
+import { checkOutputCount, checkType, checkZeroPoint, describeTensor, typeRange } from "../common.js";
 import { MemoryContext, PrepareContext } from "../kernel.js";
 
 /** Highest rank of the broadcast, pad and transpose loops. */
@@ -54,6 +54,33 @@ export function checkMovableType(op: OperatorDef, tensor: TensorDef, role: strin
   }
 }
 
+/**
+ * Checks the single output and the input of an operator that moves elements
+ * without reading them (PAD, PADV2, TRANSPOSE): one element type of 1, 2 or
+ * 4 bytes, at most MAX_LOOP_RANK dimensions and the same quantization.
+ * Returns the input and the output.
+ */
+export function movedTensors(context: PrepareContext, op: OperatorDef): [TensorDef, TensorDef] {
+  checkOutputCount(op, 1);
+  const input = context.tensor(op.inputs[0]);
+  const output = context.tensor(op.outputs[0]);
+  checkMovableType(op, input, "input");
+  checkType(op, output, "output", [input.type]);
+  checkMaxRank(op, input, "input");
+  checkSameQuantization(op, input, output, "input");
+  return [input, output];
+}
+
+/** Throws InvalidModelError unless input and output have the same number of elements. */
+export function checkSameElementCount(op: OperatorDef, input: TensorDef, output: TensorDef): void {
+  if (input.elementCount !== output.elementCount) {
+    throw new InvalidModelError(
+      `${describeOperator(op)}: input ${describeTensor(input)} has shape [${input.shape}] but output ` +
+        `${describeTensor(output)} has shape [${output.shape}]; the element counts must be equal, so the file is corrupted`,
+    );
+  }
+}
+
 export function zeroPointOf(tensor: TensorDef): number {
   return tensor.zeroPoint.length > 0 ? tensor.zeroPoint[0] : 0;
 }
@@ -83,8 +110,14 @@ export function checkSameQuantization(op: OperatorDef, input: TensorDef, output:
   }
 }
 
+/** Scale and zero point of a per-tensor quantized tensor. */
+export interface Quantization {
+  scale: number;
+  zeroPoint: number;
+}
+
 /** Reads a per-tensor scale and zero point, validating both. */
-export function perTensorQuantization(op: OperatorDef, tensor: TensorDef, role: string): { scale: number; zeroPoint: number } {
+export function perTensorQuantization(op: OperatorDef, tensor: TensorDef, role: string): Quantization {
   if (tensor.scale.length !== 1) {
     throw new UnsupportedError(
       `${describeOperator(op)}: ${role} ${describeTensor(tensor)} has ${tensor.scale.length} quantization scales; ` +
@@ -100,27 +133,50 @@ export function perTensorQuantization(op: OperatorDef, tensor: TensorDef, role: 
   return { scale, zeroPoint: checkZeroPoint(op, tensor, role) };
 }
 
-/** Allocates a 256-entry table of the output type (int8 or uint8). */
-export function newByteTable(outputType: number): ByteTable {
-  return outputType === TensorType.UINT8 ? new Uint8Array(256) : new Int8Array(256);
-}
-
 /** Returns the stored value at table index `index`: the index itself for uint8, its sign extension for int8. */
 export function byteValueAt(inputType: number, index: number): number {
   return inputType === TensorType.UINT8 ? index : (index << 24) >> 24;
 }
 
 /**
- * Fills a table with map(value) for every stored value of the input type,
- * clamped to [min, max]. A NaN result becomes min.
+ * Tabulates map(value) for every stored value of a uint8 or int8 input type,
+ * clamped to the range of the output type (a NaN result becomes its
+ * minimum), in a table of the output type. Records the table as persistent
+ * bytes.
  */
-export function fillByteTable(table: ByteTable, inputType: number, min: number, max: number, map: (value: number) => number): void {
+export function tabulateByteMap(
+  context: PrepareContext,
+  inputType: number,
+  outputType: number,
+  map: (value: number) => number,
+): ByteTable {
+  const table: ByteTable = outputType === TensorType.UINT8 ? new Uint8Array(256) : new Int8Array(256);
+  const [min, max] = typeRange(outputType);
   for (let index = 0; index < 256; index++) {
     let value = map(byteValueAt(inputType, index));
     if (!(value >= min)) value = min;
     if (value > max) value = max;
     table[index] = value;
   }
+  context.notePersistentBytes(table.byteLength);
+  return table;
+}
+
+/** Tabulates the scheme's rescale of stored values from the input's per-tensor quantization to the output's. */
+export function rescaleTable(
+  context: PrepareContext,
+  input: TensorDef,
+  inputQuantization: Quantization,
+  output: TensorDef,
+  outputQuantization: Quantization,
+): ByteTable {
+  const rescale = context.scheme.rescale({
+    inputScale: inputQuantization.scale,
+    inputZeroPoint: inputQuantization.zeroPoint,
+    outputScale: outputQuantization.scale,
+    outputZeroPoint: outputQuantization.zeroPoint,
+  });
+  return tabulateByteMap(context, input.type, output.type, rescale);
 }
 
 /** Returns the [min, max] range of the tensor's type, for clamping. */

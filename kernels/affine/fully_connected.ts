@@ -11,7 +11,8 @@
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef } from "../../runtime/model.js";
 import { readFullyConnectedOptions } from "../../runtime/schema/options.js";
-import { checkInputCount, checkOutputCount, checkRank, describeTensor } from "../common.js";
+import { checkRank, describeTensor } from "../common.js";
+import { layerOperands } from "../conv_geometry.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import {
   ROW_BLOCK,
@@ -32,11 +33,7 @@ import {
 export const affineFullyConnectedKernel: Kernel = {
   name: "FULLY_CONNECTED",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
-    checkInputCount(op, 2, 3);
-    checkOutputCount(op, 1);
-    const input = context.tensor(op.inputs[0]);
-    const filter = context.tensor(op.inputs[1]);
-    const output = context.tensor(op.outputs[0]);
+    const [input, filter, output] = layerOperands(context, op);
     checkRank(op, filter, "weights", 2);
     const options = readFullyConnectedOptions(context.reader, op);
     if (options.weightsFormat !== 0) {

@@ -7,16 +7,15 @@
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
 import { TensorType } from "../../runtime/tensor_types.js";
-import { checkInputCount, checkOutputCount, checkShape, checkType, describeTensor } from "../common.js";
+import { checkInputCount, checkShape, checkType, describeTensor } from "../common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import {
   ElementArray,
   MAX_LOOP_RANK,
-  checkMaxRank,
-  checkMovableType,
   checkSameQuantization,
   describeOperator,
   elementView,
+  movedTensors,
   padShape,
   readConstantIndices,
   zeroPointOf,
@@ -41,13 +40,7 @@ export const affinePadV2Kernel: Kernel = {
 };
 
 function preparePad(context: PrepareContext, op: OperatorDef, constant: TensorDef | null): PreparedOp {
-  checkOutputCount(op, 1);
-  const input = context.tensor(op.inputs[0]);
-  const output = context.tensor(op.outputs[0]);
-  checkMovableType(op, input, "input");
-  checkType(op, output, "output", [input.type]);
-  checkMaxRank(op, input, "input");
-  checkSameQuantization(op, input, output, "input");
+  const [input, output] = movedTensors(context, op);
   const rank = input.shape.length;
 
   const paddingsTensor = context.tensor(op.inputs[1]);

@@ -12,15 +12,15 @@ import { TensorType } from "../../runtime/tensor_types.js";
 import { checkInputCount, checkOutputCount, checkType, describeTensor, typeRange } from "../common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import {
-  ByteTable,
   QuantizedArray,
+  checkSameElementCount,
   describeOperator,
-  fillByteTable,
-  newByteTable,
   outputRange,
   perTensorQuantization,
   quantizedView,
+  rescaleTable,
 } from "./elementwise_common.js";
+import { tableLookup } from "./unary.js";
 
 export const affineQuantizeKernel: Kernel = {
   name: "QUANTIZE",
@@ -30,18 +30,15 @@ export const affineQuantizeKernel: Kernel = {
     const input = context.tensor(op.inputs[0]);
     const output = context.tensor(op.outputs[0]);
     checkType(op, input, "input", [TensorType.FLOAT32, TensorType.UINT8, TensorType.INT8]);
-    if (input.elementCount !== output.elementCount) {
-      throw new InvalidModelError(
-        `${describeOperator(op)}: input ${describeTensor(input)} has shape [${input.shape}] but output ` +
-          `${describeTensor(output)} has shape [${output.shape}]; the element counts must be equal, so the file is corrupted`,
-      );
-    }
+    checkSameElementCount(op, input, output);
     if (input.type === TensorType.FLOAT32) {
       checkType(op, output, "output", [TensorType.UINT8, TensorType.INT8, TensorType.INT16]);
       return quantizeFloat(context.scheme, op, input, output);
     }
     checkType(op, output, "output", [TensorType.UINT8, TensorType.INT8]);
-    return requantizeBytes(context, op, input, output);
+    const inputQuantization = perTensorQuantization(op, input, "input");
+    const outputQuantization = perTensorQuantization(op, output, "output");
+    return tableLookup(input, output, rescaleTable(context, input, inputQuantization, output, outputQuantization));
   },
 };
 
@@ -137,37 +134,6 @@ function quantizeFloat(scheme: RequantizationScheme, op: OperatorDef, input: Ten
           }
         }
       }
-    },
-  };
-}
-
-function requantizeBytes(context: PrepareContext, op: OperatorDef, input: TensorDef, output: TensorDef): PreparedOp {
-  const inputQuantization = perTensorQuantization(op, input, "input");
-  const outputQuantization = perTensorQuantization(op, output, "output");
-  const rescale = context.scheme.rescale({
-    inputScale: inputQuantization.scale,
-    inputZeroPoint: inputQuantization.zeroPoint,
-    outputScale: outputQuantization.scale,
-    outputZeroPoint: outputQuantization.zeroPoint,
-  });
-  const [outputMin, outputMax] = outputRange(output);
-  const table: ByteTable = newByteTable(output.type);
-  fillByteTable(table, input.type, outputMin, outputMax, rescale);
-  context.notePersistentBytes(table.byteLength);
-
-  let inputData: QuantizedArray = new Uint8Array(0);
-  let outputData: QuantizedArray = new Uint8Array(0);
-  return {
-    macs: 0,
-    bind(memory: MemoryContext): void {
-      inputData = quantizedView(memory, input);
-      outputData = quantizedView(memory, output);
-    },
-    invoke(): void {
-      const source = inputData;
-      const out = outputData;
-      const n = source.length;
-      for (let i = 0; i < n; i++) out[i] = table[source[i] & 0xff];
     },
   };
 }

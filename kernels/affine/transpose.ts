@@ -5,16 +5,14 @@
 
 import { InvalidModelError } from "../../runtime/errors.js";
 import { OperatorDef } from "../../runtime/model.js";
-import { checkInputCount, checkOutputCount, checkShape, checkType, describeTensor } from "../common.js";
+import { checkInputCount, checkShape, describeTensor } from "../common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import {
   ElementArray,
   MAX_LOOP_RANK,
-  checkMaxRank,
-  checkMovableType,
-  checkSameQuantization,
   describeOperator,
   elementView,
+  movedTensors,
   readConstantIndices,
   stridesOf,
 } from "./elementwise_common.js";
@@ -23,13 +21,7 @@ export const affineTransposeKernel: Kernel = {
   name: "TRANSPOSE",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     checkInputCount(op, 2, 2);
-    checkOutputCount(op, 1);
-    const input = context.tensor(op.inputs[0]);
-    const output = context.tensor(op.outputs[0]);
-    checkMovableType(op, input, "input");
-    checkType(op, output, "output", [input.type]);
-    checkMaxRank(op, input, "input");
-    checkSameQuantization(op, input, output, "input");
+    const [input, output] = movedTensors(context, op);
     const rank = input.shape.length;
 
     const permTensor = context.tensor(op.inputs[1]);

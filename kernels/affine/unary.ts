@@ -9,7 +9,7 @@
 // "tflm" scheme is rejected here rather than approximated.
 
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
-import { OperatorDef } from "../../runtime/model.js";
+import { OperatorDef, TensorDef } from "../../runtime/model.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { checkInputCount, checkOutputCount, checkType, describeTensor } from "../common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
@@ -17,11 +17,9 @@ import {
   ByteTable,
   QuantizedArray,
   describeOperator,
-  fillByteTable,
-  newByteTable,
-  outputRange,
   perTensorQuantization,
   quantizedView,
+  tabulateByteMap,
 } from "./elementwise_common.js";
 
 /** x * relu6(x + 3) / 6, in the order of PyTorch's float hardswish. */
@@ -70,24 +68,21 @@ function prepareTableOperator(context: PrepareContext, op: OperatorDef, real: (x
   const inputQuantization = perTensorQuantization(op, input, "input");
   const outputQuantization = perTensorQuantization(op, output, "output");
   const scheme = context.scheme;
-  const [outputMin, outputMax] = outputRange(output);
-  const table: ByteTable = newByteTable(output.type);
-  fillByteTable(table, input.type, outputMin, outputMax, (value) =>
+  const table = tabulateByteMap(context, input.type, output.type, (value) =>
     scheme.quantizeReal(real((value - inputQuantization.zeroPoint) * inputQuantization.scale), outputQuantization.scale, outputQuantization.zeroPoint),
   );
-  context.notePersistentBytes(table.byteLength);
-  return tableLookup(input.index, output.index, input.type, output.type, table);
+  return tableLookup(input, output, table);
 }
 
-/** Builds the operator out[i] = table[in[i] & 0xff]. */
-function tableLookup(inputIndex: number, outputIndex: number, inputType: number, outputType: number, table: ByteTable): PreparedOp {
+/** Builds the operator out[i] = table[in[i] & 0xff] on uint8 or int8 tensors. */
+export function tableLookup(input: TensorDef, output: TensorDef, table: ByteTable): PreparedOp {
   let inputData: QuantizedArray = new Uint8Array(0);
   let outputData: QuantizedArray = new Uint8Array(0);
   return {
     macs: 0,
     bind(memory: MemoryContext): void {
-      inputData = inputType === TensorType.UINT8 ? memory.uint8(inputIndex) : memory.int8(inputIndex);
-      outputData = outputType === TensorType.UINT8 ? memory.uint8(outputIndex) : memory.int8(outputIndex);
+      inputData = quantizedView(memory, input);
+      outputData = quantizedView(memory, output);
     },
     invoke(): void {
       const input = inputData;

@@ -109,11 +109,64 @@ export function channelWeightScales(scheme: string, layer: AccumulatorLayer): Fl
   return scales;
 }
 
-/** Clamps an integer-valued double to the int32 range. */
-export function saturateToInt32(x: number): number {
-  if (x < INT32_MIN) return INT32_MIN;
-  if (x > INT32_MAX) return INT32_MAX;
-  return x;
+/**
+ * Throws InvalidModelError unless `value`, a parameter that a scheme derives
+ * from the scales at prepare (a multiplier, an inverse scale, a scaled
+ * bias), is finite and, when `nonzero` is true, not 0. Float32 and double
+ * arithmetic on valid scales gives Infinity, NaN or 0 only for scales far
+ * outside the usual range, and the kernels would turn such a parameter into
+ * wrong integers without an error. `parameter` names the value with its
+ * formula and output channel, for example
+ * "multiplier fl(fl(sx * sw) / so) of output channel 3".
+ */
+export function checkDerivedParameter(scheme: string, parameter: string, value: number, nonzero: boolean): void {
+  if (Number.isFinite(value) && (!nonzero || value !== 0)) return;
+  const expected = nonzero ? "a finite nonzero number" : "a finite number";
+  throw new InvalidModelError(
+    `requantization scheme "${scheme}": ${parameter} is ${value}, expected ${expected}; the layer's scales are too small ` +
+      `or too large for the scheme's arithmetic, so requantize the layer with less extreme scales or check that the file is not corrupted`,
+  );
+}
+
+/** Throws InvalidModelError unless the float32 bias of an output channel is finite. */
+export function checkFloatBias(scheme: string, channel: number, value: number): void {
+  if (Number.isFinite(value)) return;
+  throw new InvalidModelError(
+    `requantization scheme "${scheme}": float32 bias of output channel ${channel} is ${value}, not a finite number; ` +
+      `the file is corrupted`,
+  );
+}
+
+/**
+ * Returns the int32 bias of each output channel, for schemes that add the
+ * bias inside an int32 accumulator: an int32 bias as stored, zeros without
+ * a bias, and quantize(b, channel) for a float32 bias b. Throws
+ * InvalidModelError for a float32 bias that is not finite or whose
+ * quantized value is not an int32. It does not saturate such a bias,
+ * because acc + bias would then wrap and flip the output.
+ */
+export function int32ChannelBias(
+  scheme: string,
+  layer: AccumulatorLayer,
+  quantize: (bias: number, channel: number) => number,
+): Int32Array {
+  const bias = layer.bias;
+  if (bias instanceof Int32Array) return bias;
+  const result = new Int32Array(layer.channels);
+  if (bias === null) return result;
+  for (let channel = 0; channel < layer.channels; channel++) {
+    checkFloatBias(scheme, channel, bias[channel]);
+    const quantized = quantize(bias[channel], channel);
+    if (!(Number.isInteger(quantized) && quantized >= INT32_MIN && quantized <= INT32_MAX)) {
+      throw new InvalidModelError(
+        `requantization scheme "${scheme}": float32 bias ${bias[channel]} of output channel ${channel} quantizes to ` +
+          `${quantized} in units of input scale * weight scale, outside int32; the file is corrupted, or requantize ` +
+          `the layer with larger input or weight scales`,
+      );
+    }
+    result[channel] = quantized;
+  }
+  return result;
 }
 
 /** Validates the scales and zero points of a rescaling copy or an average pool. */

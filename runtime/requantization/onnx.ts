@@ -20,12 +20,21 @@
 //   float32 values in some order may differ in the last bit of the mean.
 //
 // Range: (acc + B) wraps as int32, as numpy's int32 result does; the double
-// product is exact for |acc + B| < 2^29.
+// product is exact for |acc + B| < 2^29. Prepare rejects a float32 bias
+// whose B would leave int32 and an M that is 0 or infinite in float32.
 //
 // Cost: every requantization computes in float32 or double at invoke, which
 // an ESP32 runs as software floats and doubles.
 
-import { channelWeightScales, checkAddParams, checkRescaleParams, roundHalfToEven, saturateToInt32, toFloat32 } from "./common.js";
+import {
+  channelWeightScales,
+  checkAddParams,
+  checkDerivedParameter,
+  checkRescaleParams,
+  int32ChannelBias,
+  roundHalfToEven,
+  toFloat32,
+} from "./common.js";
 import {
   AccumulatorLayer,
   AccumulatorRequantizer,
@@ -40,15 +49,14 @@ import {
 function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
   const weightScales = channelWeightScales("onnx", layer);
   const channels = layer.channels;
+  const productScales = new Float64Array(channels);
   const multipliers = new Float32Array(channels);
-  const bias = new Int32Array(channels);
   for (let channel = 0; channel < channels; channel++) {
-    const productScale = toFloat32(layer.inputScale * weightScales[channel]);
-    multipliers[channel] = toFloat32(productScale / layer.outputScale);
-    const storedBias = layer.bias;
-    if (storedBias instanceof Int32Array) bias[channel] = storedBias[channel];
-    else if (storedBias !== null) bias[channel] = saturateToInt32(roundHalfToEven(toFloat32(storedBias[channel] / productScale)));
+    productScales[channel] = toFloat32(layer.inputScale * weightScales[channel]);
+    multipliers[channel] = toFloat32(productScales[channel] / layer.outputScale);
+    checkDerivedParameter("onnx", `multiplier fl(fl(sx * sw) / so) of output channel ${channel}`, multipliers[channel], true);
   }
+  const bias = int32ChannelBias("onnx", layer, (real, channel) => roundHalfToEven(toFloat32(real / productScales[channel])));
 
   const outputZeroPoint = layer.outputZeroPoint;
   return {
@@ -58,14 +66,29 @@ function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
   };
 }
 
+/**
+ * Returns fl(scale), checked to be finite and nonzero. A scale that passed
+ * checkScale as a double can still leave the float32 range.
+ */
+function float32Scale(scaleName: string, scale: number): number {
+  const rounded = toFloat32(scale);
+  checkDerivedParameter("onnx", `${scaleName} fl(${scale})`, rounded, true);
+  return rounded;
+}
+
 function add(params: AddParams): AddRequantizer {
   checkAddParams("onnx", params);
-  const aScale = toFloat32(params.aScale);
+  const aScale = float32Scale("first input scale", params.aScale);
   const aZeroPoint = params.aZeroPoint;
-  const bScale = toFloat32(params.bScale);
+  const bScale = float32Scale("second input scale", params.bScale);
   const bZeroPoint = params.bZeroPoint;
-  const outputScale = toFloat32(params.outputScale);
+  const outputScale = float32Scale("output scale", params.outputScale);
   const outputZeroPoint = params.outputZeroPoint;
+  // A centered 8-bit input is at most 255 in magnitude. Within that bound
+  // neither dequantized input overflows, so their sum is never
+  // Infinity - Infinity = NaN.
+  checkDerivedParameter("onnx", "largest dequantized first input fl(255 * sa)", toFloat32(255 * aScale), true);
+  checkDerivedParameter("onnx", "largest dequantized second input fl(255 * sb)", toFloat32(255 * bScale), true);
   return {
     add(a: number, b: number): number {
       const sum = toFloat32(toFloat32((a - aZeroPoint) * aScale) + toFloat32((b - bZeroPoint) * bScale));
@@ -76,17 +99,17 @@ function add(params: AddParams): AddRequantizer {
 
 function rescale(params: RescaleParams): (x: number) => number {
   checkRescaleParams("onnx", params);
-  const inputScale = toFloat32(params.inputScale);
+  const inputScale = float32Scale("input scale", params.inputScale);
   const inputZeroPoint = params.inputZeroPoint;
-  const outputScale = toFloat32(params.outputScale);
+  const outputScale = float32Scale("output scale", params.outputScale);
   const outputZeroPoint = params.outputZeroPoint;
   return (x: number) => roundHalfToEven(toFloat32(toFloat32((x - inputZeroPoint) * inputScale) / outputScale)) + outputZeroPoint;
 }
 
 function averagePool(params: AveragePoolParams): AverageRequantizer {
   checkRescaleParams("onnx", params);
-  const inputScale = toFloat32(params.inputScale);
-  const outputScale = toFloat32(params.outputScale);
+  const inputScale = float32Scale("input scale", params.inputScale);
+  const outputScale = float32Scale("output scale", params.outputScale);
   const outputZeroPoint = params.outputZeroPoint;
   return {
     average(centeredSum: number, divisor: number): number {

@@ -23,12 +23,22 @@
 // - QUANTIZE: quantize_per_tensor, rne(fl(x * fl(1 / scale))) + zp.
 //
 // Range: acc converts to float32 exactly for |acc| < 2^24 and rounds
-// beyond, as the engine's conversion does.
+// beyond, as the engine's conversion does. Prepare rejects a bias that is
+// not finite, and scales for which 1 / sx, 1 / sw, their product, o or b'
+// overflow float32, where the engine would compute with Infinity or NaN.
 //
 // Cost: conv, linear, add and average pooling compute in float32 or double
 // at invoke, which an ESP32 runs as software floats and doubles.
 
-import { channelWeightScales, checkAddParams, checkRescaleParams, roundHalfToEven, toFloat32 } from "./common.js";
+import {
+  channelWeightScales,
+  checkAddParams,
+  checkDerivedParameter,
+  checkFloatBias,
+  checkRescaleParams,
+  roundHalfToEven,
+  toFloat32,
+} from "./common.js";
 import { pytorchQuantizeReal, pytorchRescale } from "./pytorch_common.js";
 import {
   AccumulatorLayer,
@@ -40,21 +50,31 @@ import {
   RequantizationScheme,
 } from "./scheme.js";
 
+const SCHEME = "pytorch-onednn";
+
 function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
-  const weightScales = channelWeightScales("pytorch-onednn", layer);
+  const weightScales = channelWeightScales(SCHEME, layer);
   const channels = layer.channels;
   const inverseInputScale = toFloat32(1 / layer.inputScale);
   const inverseOutputScale = toFloat32(1 / layer.outputScale);
+  checkDerivedParameter(SCHEME, "inverse input scale fl(1 / sx)", inverseInputScale, true);
+  checkDerivedParameter(SCHEME, "inverse output scale fl(1 / so)", inverseOutputScale, true);
+
   const outputMultipliers = new Float32Array(channels);
   const scaledBias = new Float32Array(channels);
   const bias = layer.bias;
   for (let channel = 0; channel < channels; channel++) {
-    const inverseProductScale = toFloat32(inverseInputScale * toFloat32(1 / weightScales[channel]));
+    const inverseWeightScale = toFloat32(1 / weightScales[channel]);
+    checkDerivedParameter(SCHEME, `inverse weight scale fl(1 / sw) of output channel ${channel}`, inverseWeightScale, true);
+    const inverseProductScale = toFloat32(inverseInputScale * inverseWeightScale);
+    checkDerivedParameter(SCHEME, `inverse product scale fl(fl(1 / sx) * fl(1 / sw)) of output channel ${channel}`, inverseProductScale, true);
     outputMultipliers[channel] = toFloat32(inverseOutputScale / inverseProductScale);
+    checkDerivedParameter(SCHEME, `output multiplier of output channel ${channel}`, outputMultipliers[channel], true);
     if (bias === null) continue;
-    const realBias =
-      bias instanceof Int32Array ? toFloat32(bias[channel] * toFloat32(layer.inputScale * weightScales[channel])) : bias[channel];
-    scaledBias[channel] = toFloat32(realBias * inverseProductScale);
+    scaledBias[channel] = toFloat32(realBias(layer, weightScales, channel) * inverseProductScale);
+    // b' may underflow to 0. Then |b'| < 2^-149, and |b' * o| < 2^-21
+    // for any float32 o, too small to move the rounded output.
+    checkDerivedParameter(SCHEME, `scaled bias b' of output channel ${channel}`, scaledBias[channel], false);
   }
 
   const outputZeroPoint = layer.outputZeroPoint;
@@ -66,8 +86,25 @@ function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
   };
 }
 
+/**
+ * Bias of an output channel in real units, checked to be finite: a float32
+ * bias as stored, an int32 bias bq as fl(bq * fl(sx * sw)).
+ */
+function realBias(layer: AccumulatorLayer, weightScales: Float64Array, channel: number): number {
+  const bias = layer.bias!;
+  if (!(bias instanceof Int32Array)) {
+    checkFloatBias(SCHEME, channel, bias[channel]);
+    return bias[channel];
+  }
+  const productScale = toFloat32(layer.inputScale * weightScales[channel]);
+  checkDerivedParameter(SCHEME, `bias scale fl(sx * sw) of output channel ${channel}`, productScale, true);
+  const real = toFloat32(bias[channel] * productScale);
+  checkDerivedParameter(SCHEME, `real bias fl(${bias[channel]} * fl(sx * sw)) of output channel ${channel}`, real, false);
+  return real;
+}
+
 function add(params: AddParams): AddRequantizer {
-  checkAddParams("pytorch-onednn", params);
+  checkAddParams(SCHEME, params);
   const aScale = params.aScale;
   const aZeroPoint = params.aZeroPoint;
   const bScale = params.bScale;
@@ -82,11 +119,14 @@ function add(params: AddParams): AddRequantizer {
 }
 
 function averagePool(params: AveragePoolParams): AverageRequantizer {
-  checkRescaleParams("pytorch-onednn", params);
+  checkRescaleParams(SCHEME, params);
   const inputScale = params.inputScale;
   const outputScale = params.outputScale;
   const outputZeroPoint = params.outputZeroPoint;
   if (params.memoryFormat === "channels_last") {
+    // The multiplier of a window of N taps is largest for N = 1. An
+    // infinite one would turn an all-zero-point window (S = 0) into NaN.
+    checkDerivedParameter(SCHEME, "average pooling multiplier fl(si / so)", toFloat32(inputScale / outputScale), true);
     return {
       average(centeredSum: number, divisor: number): number {
         const multiplier = toFloat32(inputScale / (outputScale * divisor));

@@ -17,13 +17,15 @@
 // - QUANTIZE: quantize_per_tensor, rne(fl(x * fl(1 / scale))) + zp.
 //
 // Range: acc + bq wraps as int32, as the engine's int32 accumulator does;
-// then float32 takes over, exact for |acc + bq| < 2^24.
+// then float32 takes over, exact for |acc + bq| < 2^24. Prepare rejects a
+// float32 bias whose bq would leave int32: PyTorch saturates bq, and the
+// saturated value makes acc + bq wrap.
 //
 // Cost: conv, linear and average pooling multiply in float32 at invoke,
 // which an ESP32 runs as software floats and doubles; add is
 // integer only.
 
-import { channelWeightScales, checkRescaleParams, roundHalfToEven, toFloat32 } from "./common.js";
+import { channelWeightScales, checkDerivedParameter, checkRescaleParams, roundHalfToEven, toFloat32 } from "./common.js";
 import { pytorchRescale, pytorchQuantizeReal } from "./pytorch_common.js";
 import { pytorchIntegerBias, qnnpackAdd } from "./qnnpack_common.js";
 import {
@@ -34,15 +36,19 @@ import {
   RequantizationScheme,
 } from "./scheme.js";
 
+const SCHEME = "pytorch-qnnpack";
+
 function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
-  const weightScales = channelWeightScales("pytorch-qnnpack", layer);
+  const weightScales = channelWeightScales(SCHEME, layer);
   const inverseOutputScale = toFloat32(1 / layer.outputScale);
+  checkDerivedParameter(SCHEME, "inverse output scale fl(1 / so)", inverseOutputScale, true);
   const multipliers = new Float32Array(layer.channels);
   for (let channel = 0; channel < layer.channels; channel++) {
     multipliers[channel] = toFloat32(toFloat32(layer.inputScale * weightScales[channel]) * inverseOutputScale);
+    checkDerivedParameter(SCHEME, `multiplier fl(fl(sx * sw) * fl(1 / so)) of output channel ${channel}`, multipliers[channel], true);
   }
 
-  const bias = pytorchIntegerBias(layer, weightScales);
+  const bias = pytorchIntegerBias(SCHEME, layer, weightScales);
   const outputZeroPoint = layer.outputZeroPoint;
   return {
     requantize(acc: number, channel: number): number {
@@ -53,9 +59,15 @@ function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
 }
 
 function averagePool(params: AveragePoolParams): AverageRequantizer {
-  checkRescaleParams("pytorch-qnnpack", params);
+  checkRescaleParams(SCHEME, params);
   const inputScale = toFloat32(params.inputScale);
   const outputScale = toFloat32(params.outputScale);
+  // The multiplier of a window of N taps is largest for N = 1, where an
+  // infinite one would turn an all-zero-point window (S = 0) into NaN. And
+  // fl(so * N) must stay finite, or the multiplier of a large window drops
+  // to 0. The second check covers windows of up to 2^24 taps.
+  checkDerivedParameter(SCHEME, "average pooling multiplier fl(si / so)", toFloat32(inputScale / outputScale), true);
+  checkDerivedParameter(SCHEME, "average pooling divisor scale fl(so * 2^24)", toFloat32(outputScale * 2 ** 24), true);
   const outputZeroPoint = params.outputZeroPoint;
   return {
     average(centeredSum: number, divisor: number): number {

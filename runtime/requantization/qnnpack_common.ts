@@ -1,6 +1,8 @@
 // QNNPACK's parameter derivations and integer kernels that several schemes
-// share: the add (q8vadd), the average pool (q8avgpool and q8gavgpool), the
-// scale range checks, and PyTorch's quantization of a float bias. Source:
+// share: the conv and fully connected requantizer and the rescaling copy of
+// the qnnpack-q31 and qnnpack-precise schemes, the add (q8vadd), the average
+// pool (q8avgpool and q8gavgpool), the scale range checks, and PyTorch's
+// quantization of a float bias. Source:
 // pytorch/QNNPACK at commit 7d2a4e99 (August 2019), src/add.c,
 // src/average-pooling.c, src/global-average-pooling.c, src/convolution.c and
 // src/qnnpack/requantization.h. PyTorch 1.13's fork of QNNPACK derives add
@@ -8,8 +10,26 @@
 
 import { roundingDivideByPOT } from "../fixedpoint.js";
 import { UnsupportedError } from "../errors.js";
-import { checkAddParams, checkRescaleParams, float32Bits, roundHalfToEven, saturateToInt32, toFloat32 } from "./common.js";
-import { AccumulatorLayer, AddParams, AddRequantizer, AverageRequantizer, AveragePoolParams, SchemeName } from "./scheme.js";
+import {
+  channelWeightScales,
+  checkAddParams,
+  checkDerivedParameter,
+  checkRescaleParams,
+  float32Bits,
+  int32ChannelBias,
+  roundHalfToEven,
+  toFloat32,
+} from "./common.js";
+import {
+  AccumulatorLayer,
+  AccumulatorRequantizer,
+  AddParams,
+  AddRequantizer,
+  AverageRequantizer,
+  AveragePoolParams,
+  RescaleParams,
+  SchemeName,
+} from "./scheme.js";
 import { multiplyShiftRoundHalfAway } from "./wide_product.js";
 
 /** Smallest scale QNNPACK's requantization accepts, 2^-32. */
@@ -47,21 +67,81 @@ export function qnnpackChannelScales(layer: AccumulatorLayer, weightScales: Floa
 }
 
 /**
+ * One of QNNPACK's integer requantizations of x * scale, for a float32 scale
+ * in [2^-32, 1) given by its bits: the multiplier and right shift it derives
+ * from the bits, and its rounding of the product.
+ */
+export interface QnnpackRequantization {
+  readonly scheme: SchemeName;
+  multiplier(scaleBits: number): number;
+  shift(scaleBits: number): number;
+  /** x * multiplier * 2^-shift for an int32 x, rounded by this requantization's rule. */
+  multiplyShift(x: number, multiplier: number, shift: number): number;
+}
+
+/**
+ * Returns the requantizer of a conv or fully connected layer: the scale
+ * fl(fl(sx * sw) / so) of each channel (qnnpackChannelScales), split into a
+ * multiplier and shift by `requantization`, and the bias quantized as
+ * PyTorch quantizes it (pytorchIntegerBias).
+ */
+export function qnnpackAccumulator(requantization: QnnpackRequantization, layer: AccumulatorLayer): AccumulatorRequantizer {
+  const scheme = requantization.scheme;
+  const weightScales = channelWeightScales(scheme, layer);
+  const scales = qnnpackChannelScales(layer, weightScales);
+  const multipliers = new Int32Array(layer.channels);
+  const shifts = new Int32Array(layer.channels);
+  for (let channel = 0; channel < layer.channels; channel++) {
+    const bits = qnnpackScaleBits(scheme, `requantization scale fl(fl(sx * sw) / so) of output channel ${channel}`, scales[channel]);
+    multipliers[channel] = requantization.multiplier(bits);
+    shifts[channel] = requantization.shift(bits);
+  }
+
+  const bias = pytorchIntegerBias(scheme, layer, weightScales);
+  const outputZeroPoint = layer.outputZeroPoint;
+  const multiplyShift = requantization.multiplyShift;
+  return {
+    requantize(acc: number, channel: number): number {
+      // QNNPACK adds the bias inside its int32 accumulator, so wrap as it does.
+      return multiplyShift((acc + bias[channel]) | 0, multipliers[channel], shifts[channel]) + outputZeroPoint;
+    },
+  };
+}
+
+/**
+ * Returns a rescaling copy: `requantization` applied to x - zi with the
+ * scale fl(si / so), plus zo. QNNPACK has no rescaling copy of its own, so
+ * this extends its arithmetic to one.
+ */
+export function qnnpackRescale(requantization: QnnpackRequantization, params: RescaleParams): (x: number) => number {
+  checkRescaleParams(requantization.scheme, params);
+  const inputZeroPoint = params.inputZeroPoint;
+  const outputZeroPoint = params.outputZeroPoint;
+  const scale = toFloat32(toFloat32(params.inputScale) / toFloat32(params.outputScale));
+  // A scale of exactly 1 is outside QNNPACK's range but exact in any rounding.
+  if (scale === 1) return (x: number) => x - inputZeroPoint + outputZeroPoint;
+
+  const bits = qnnpackScaleBits(requantization.scheme, "rescale factor fl(input scale / output scale)", scale);
+  const multiplier = requantization.multiplier(bits);
+  const shift = requantization.shift(bits);
+  const multiplyShift = requantization.multiplyShift;
+  return (x: number) => multiplyShift(x - inputZeroPoint, multiplier, shift) + outputZeroPoint;
+}
+
+/**
  * Bias of each channel as int32. A float32 bias b is quantized as PyTorch
  * quantizes it for QNNPACK, quantize_per_tensor(b, sx * sw, 0, qint32):
- * rne(fl(b * fl(1 / fl(sx * sw)))), saturated to int32. An int32 bias is
- * used as stored; no bias gives zeros.
+ * rne(fl(b * fl(1 / fl(sx * sw)))). An int32 bias is used as stored; no
+ * bias gives zeros. Throws InvalidModelError for a float32 bias that is not
+ * finite or leaves int32, where PyTorch would saturate it, and for an
+ * inverse scale fl(1 / fl(sx * sw)) that overflows float32.
  */
-export function pytorchIntegerBias(layer: AccumulatorLayer, weightScales: Float64Array): Int32Array {
-  const bias = layer.bias;
-  if (bias instanceof Int32Array) return bias;
-  const result = new Int32Array(layer.channels);
-  if (bias === null) return result;
-  for (let channel = 0; channel < layer.channels; channel++) {
+export function pytorchIntegerBias(scheme: SchemeName, layer: AccumulatorLayer, weightScales: Float64Array): Int32Array {
+  return int32ChannelBias(scheme, layer, (real, channel) => {
     const inverseScale = toFloat32(1 / toFloat32(layer.inputScale * weightScales[channel]));
-    result[channel] = saturateToInt32(roundHalfToEven(toFloat32(bias[channel] * inverseScale)));
-  }
-  return result;
+    checkDerivedParameter(scheme, `inverse bias scale fl(1 / fl(sx * sw)) of output channel ${channel}`, inverseScale, true);
+    return roundHalfToEven(toFloat32(real * inverseScale));
+  });
 }
 
 /**

@@ -23,16 +23,15 @@
 // Cost: integer only at invoke, apart from quantizeReal, whose input is a
 // float.
 
-import { channelWeightScales, checkRescaleParams, toFloat32 } from "./common.js";
 import {
-  pytorchIntegerBias,
+  QnnpackRequantization,
+  qnnpackAccumulator,
   qnnpackAdd,
   qnnpackAveragePool,
-  qnnpackChannelScales,
   qnnpackQuantizeReal,
-  qnnpackScaleBits,
+  qnnpackRescale,
 } from "./qnnpack_common.js";
-import { AccumulatorLayer, AccumulatorRequantizer, RequantizationScheme, RescaleParams } from "./scheme.js";
+import { RequantizationScheme } from "./scheme.js";
 import { multiplyShiftRoundHalfAway } from "./wide_product.js";
 
 /** Multiplier of a QNNPACK scale's float32 bits: the 24-bit mantissa with its implicit bit. */
@@ -45,51 +44,20 @@ function preciseShift(scaleBits: number): number {
   return 150 - (scaleBits >>> 23);
 }
 
-function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
-  const weightScales = channelWeightScales("qnnpack-precise", layer);
-  const scales = qnnpackChannelScales(layer, weightScales);
-  const multipliers = new Int32Array(layer.channels);
-  const shifts = new Int32Array(layer.channels);
-  for (let channel = 0; channel < layer.channels; channel++) {
-    const bits = qnnpackScaleBits(
-      "qnnpack-precise",
-      `requantization scale fl(fl(sx * sw) / so) of output channel ${channel}`,
-      scales[channel],
-    );
-    multipliers[channel] = preciseMultiplier(bits);
-    shifts[channel] = preciseShift(bits);
-  }
-
-  const bias = pytorchIntegerBias(layer, weightScales);
-  const outputZeroPoint = layer.outputZeroPoint;
-  return {
-    requantize(acc: number, channel: number): number {
-      return multiplyShiftRoundHalfAway((acc + bias[channel]) | 0, multipliers[channel], shifts[channel]) + outputZeroPoint;
-    },
-  };
-}
-
-function rescale(params: RescaleParams): (x: number) => number {
-  checkRescaleParams("qnnpack-precise", params);
-  const inputZeroPoint = params.inputZeroPoint;
-  const outputZeroPoint = params.outputZeroPoint;
-  const scale = toFloat32(toFloat32(params.inputScale) / toFloat32(params.outputScale));
-  // A scale of exactly 1 is outside QNNPACK's range but exact in any rounding.
-  if (scale === 1) return (x: number) => x - inputZeroPoint + outputZeroPoint;
-
-  const bits = qnnpackScaleBits("qnnpack-precise", "rescale factor fl(input scale / output scale)", scale);
-  const multiplier = preciseMultiplier(bits);
-  const shift = preciseShift(bits);
-  return (x: number) => multiplyShiftRoundHalfAway(x - inputZeroPoint, multiplier, shift) + outputZeroPoint;
-}
+const preciseRequantization: QnnpackRequantization = {
+  scheme: "qnnpack-precise",
+  multiplier: preciseMultiplier,
+  shift: preciseShift,
+  multiplyShift: multiplyShiftRoundHalfAway,
+};
 
 export const qnnpackPreciseScheme: RequantizationScheme = {
   name: "qnnpack-precise",
   description: "original QNNPACK, precise requantization (precise-scalar.c): one rounding of x * scale, ties away from zero",
   usesFloatAtInvoke: false,
-  accumulator,
+  accumulator: (layer) => qnnpackAccumulator(preciseRequantization, layer),
   add: (params) => qnnpackAdd("qnnpack-precise", params),
-  rescale,
+  rescale: (params) => qnnpackRescale(preciseRequantization, params),
   averagePool: (params) => qnnpackAveragePool("qnnpack-precise", params),
   quantizeReal: qnnpackQuantizeReal,
 };

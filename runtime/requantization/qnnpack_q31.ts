@@ -28,16 +28,15 @@
 // float.
 
 import { roundingDivideByPOT, saturatingRoundingDoublingHighMul } from "../fixedpoint.js";
-import { channelWeightScales, checkRescaleParams, toFloat32 } from "./common.js";
 import {
-  pytorchIntegerBias,
+  QnnpackRequantization,
+  qnnpackAccumulator,
   qnnpackAdd,
   qnnpackAveragePool,
-  qnnpackChannelScales,
   qnnpackQuantizeReal,
-  qnnpackScaleBits,
+  qnnpackRescale,
 } from "./qnnpack_common.js";
-import { AccumulatorLayer, AccumulatorRequantizer, RequantizationScheme, RescaleParams } from "./scheme.js";
+import { RequantizationScheme } from "./scheme.js";
 
 /** Q31 multiplier of a QNNPACK scale's float32 bits: the mantissa with its implicit bit, shifted left by 7. */
 function q31Multiplier(scaleBits: number): number {
@@ -49,48 +48,25 @@ function q31Shift(scaleBits: number): number {
   return 126 - (scaleBits >>> 23);
 }
 
-function accumulator(layer: AccumulatorLayer): AccumulatorRequantizer {
-  const weightScales = channelWeightScales("qnnpack-q31", layer);
-  const scales = qnnpackChannelScales(layer, weightScales);
-  const multipliers = new Int32Array(layer.channels);
-  const shifts = new Int32Array(layer.channels);
-  for (let channel = 0; channel < layer.channels; channel++) {
-    const bits = qnnpackScaleBits("qnnpack-q31", `requantization scale fl(fl(sx * sw) / so) of output channel ${channel}`, scales[channel]);
-    multipliers[channel] = q31Multiplier(bits);
-    shifts[channel] = q31Shift(bits);
-  }
-
-  const bias = pytorchIntegerBias(layer, weightScales);
-  const outputZeroPoint = layer.outputZeroPoint;
-  return {
-    requantize(acc: number, channel: number): number {
-      const product = saturatingRoundingDoublingHighMul((acc + bias[channel]) | 0, multipliers[channel]);
-      return roundingDivideByPOT(product, shifts[channel]) + outputZeroPoint;
-    },
-  };
+/** The Q31 product rounded with ties toward +infinity, then the right shift with ties away from zero. */
+function multiplyShiftQ31(x: number, multiplierQ31: number, shift: number): number {
+  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(x, multiplierQ31), shift);
 }
 
-function rescale(params: RescaleParams): (x: number) => number {
-  checkRescaleParams("qnnpack-q31", params);
-  const inputZeroPoint = params.inputZeroPoint;
-  const outputZeroPoint = params.outputZeroPoint;
-  const scale = toFloat32(toFloat32(params.inputScale) / toFloat32(params.outputScale));
-  // A scale of exactly 1 is outside QNNPACK's range but exact in any rounding.
-  if (scale === 1) return (x: number) => x - inputZeroPoint + outputZeroPoint;
-
-  const bits = qnnpackScaleBits("qnnpack-q31", "rescale factor fl(input scale / output scale)", scale);
-  const multiplier = q31Multiplier(bits);
-  const shift = q31Shift(bits);
-  return (x: number) => roundingDivideByPOT(saturatingRoundingDoublingHighMul(x - inputZeroPoint, multiplier), shift) + outputZeroPoint;
-}
+const q31Requantization: QnnpackRequantization = {
+  scheme: "qnnpack-q31",
+  multiplier: q31Multiplier,
+  shift: q31Shift,
+  multiplyShift: multiplyShiftQ31,
+};
 
 export const qnnpackQ31Scheme: RequantizationScheme = {
   name: "qnnpack-q31",
   description: "original QNNPACK, Q31 requantization (q31-scalar.c): double rounding from the float32 scale's bits",
   usesFloatAtInvoke: false,
-  accumulator,
+  accumulator: (layer) => qnnpackAccumulator(q31Requantization, layer),
   add: (params) => qnnpackAdd("qnnpack-q31", params),
-  rescale,
+  rescale: (params) => qnnpackRescale(q31Requantization, params),
   averagePool: (params) => qnnpackAveragePool("qnnpack-q31", params),
   quantizeReal: qnnpackQuantizeReal,
 };

@@ -8,18 +8,22 @@
 // zero as some descriptions of this build state. ADD is TFLM's
 // arithmetic with this multiply; average pooling, concatenation and
 // QUANTIZE do not use the multiply and are TFLM's (ties away from zero).
-// QuantizeMultiplier clamps a real multiplier of 2^30 or more to
-// (2^31 - 1) / 2 instead of failing.
 //
 // Range: the 64-bit product is built from 16-bit limbs in int32
 // (wide_product.ts). A result outside int32, possible only with a left
 // shift, wraps as TFLite's int64-to-int32 conversion does.
 //
+// NOTE: this build's QuantizeMultiplier clamps a real multiplier of about
+// 2^30 or more to (2^31 - 1) * 2^-1 instead of failing. The product with
+// any accumulator of magnitude 3 or more then leaves int32, which TFLite
+// leaves undefined (a debug-only check, then a wrapping conversion), so
+// microq rejects such a multiplier with InvalidModelError, as the tflm
+// scheme does.
+//
 // Cost: integer only at invoke except average pooling's one division per
 // window, as in the tflm scheme, and quantizeReal, whose input is a float.
 
-import { QuantizedMultiplier, frexp, roundHalfAwayFromZero } from "../quantize_multiplier.js";
-import { InvalidModelError } from "../errors.js";
+import { quantizeMultiplier } from "../quantize_multiplier.js";
 import { RequantizationScheme } from "./scheme.js";
 import { tfliteAccumulator, tfliteAdd, tfliteAveragePool, tfliteQuantizeReal, tfliteRescale } from "./tflite_common.js";
 import { multiplyShiftRoundHalfUp } from "./wide_product.js";
@@ -29,36 +33,12 @@ function multiplyByQuantizedMultiplierSingleRounding(x: number, multiplierQ31: n
   return multiplyShiftRoundHalfUp(x, multiplierQ31, 31 - shift);
 }
 
-/**
- * QuantizeMultiplier of the single-rounding build: TFLM's derivation, with a
- * shift above 30 saturated to the largest multiplier instead of rejected.
- */
-function quantizeMultiplierSingleRounding(realMultiplier: number, subject: string): QuantizedMultiplier {
-  if (!(realMultiplier >= 0) || !Number.isFinite(realMultiplier)) {
-    throw new InvalidModelError(
-      `${subject}: rescale factor ${realMultiplier} is not a finite non-negative number; check the tensors' quantization scales`,
-    );
-  }
-  if (realMultiplier === 0) return { multiplierQ31: 0, shift: 0 };
-
-  const { fraction, exponent } = frexp(realMultiplier);
-  let multiplierQ31 = roundHalfAwayFromZero(fraction * 0x80000000);
-  let shift = exponent;
-  if (multiplierQ31 === 0x80000000) {
-    multiplierQ31 /= 2;
-    shift++;
-  }
-  if (shift < -31) return { multiplierQ31: 0, shift: 0 };
-  if (shift > 30) return { multiplierQ31: 0x7fffffff, shift: 30 };
-  return { multiplierQ31, shift };
-}
-
 export const singleScheme: RequantizationScheme = {
   name: "single",
   description: "TFLite single-rounding build (TFLITE_SINGLE_ROUNDING, as in CMSIS-NN): one rounding, ties toward +infinity",
   usesFloatAtInvoke: false,
   accumulator: (layer) =>
-    tfliteAccumulator("single", layer, quantizeMultiplierSingleRounding, multiplyByQuantizedMultiplierSingleRounding),
+    tfliteAccumulator("single", layer, quantizeMultiplier, multiplyByQuantizedMultiplierSingleRounding),
   add: (params) => tfliteAdd("single", params, multiplyByQuantizedMultiplierSingleRounding),
   rescale: (params) => tfliteRescale("single", params),
   averagePool: (params) => tfliteAveragePool("single", params),

@@ -9,7 +9,15 @@
 
 import { UnsupportedError } from "../errors.js";
 import { QuantizedMultiplier, quantizeMultiplier } from "../quantize_multiplier.js";
-import { channelWeightScales, checkAddParams, checkRescaleParams, roundHalfAway, saturateToInt32, toFloat32 } from "./common.js";
+import {
+  channelWeightScales,
+  checkAddParams,
+  checkDerivedParameter,
+  checkRescaleParams,
+  int32ChannelBias,
+  roundHalfAway,
+  toFloat32,
+} from "./common.js";
 import {
   AccumulatorLayer,
   AccumulatorRequantizer,
@@ -58,7 +66,7 @@ export function tfliteAccumulator(
     shifts[channel] = quantized.shift;
   }
 
-  const bias = integerBias(layer, weightScales);
+  const bias = integerBias(scheme, layer, weightScales);
   const outputZeroPoint = layer.outputZeroPoint;
   return {
     requantize(acc: number, channel: number): number {
@@ -71,20 +79,14 @@ export function tfliteAccumulator(
 /**
  * Returns the bias of each channel as int32: an int32 bias as stored, zeros
  * without a bias, and a float32 bias quantized to round(b / (sx * sw)) with
- * ties away from zero, computed in double and saturated to int32.
+ * ties away from zero, computed in double. A float32 bias that is not
+ * finite or leaves int32 throws InvalidModelError (int32ChannelBias).
  * NOTE: TFLite models store int32 biases, so no TFLite source fixes the
  * rule for a float bias, which comes from PyTorch. This one is exact up to
  * the rounding of the quotient.
  */
-function integerBias(layer: AccumulatorLayer, weightScales: Float64Array): Int32Array {
-  const bias = layer.bias;
-  if (bias instanceof Int32Array) return bias;
-  const result = new Int32Array(layer.channels);
-  if (bias === null) return result;
-  for (let channel = 0; channel < layer.channels; channel++) {
-    result[channel] = saturateToInt32(roundHalfAway(bias[channel] / (layer.inputScale * weightScales[channel])));
-  }
-  return result;
+function integerBias(scheme: SchemeName, layer: AccumulatorLayer, weightScales: Float64Array): Int32Array {
+  return int32ChannelBias(scheme, layer, (real, channel) => roundHalfAway(real / (layer.inputScale * weightScales[channel])));
 }
 
 /**
@@ -186,6 +188,11 @@ export function tfliteRescale(scheme: SchemeName, params: RescaleParams): (x: nu
   const inverseOutputScale = toFloat32(1 / params.outputScale);
   const scale = toFloat32(params.inputScale * inverseOutputScale);
   const bias = toFloat32(-params.inputZeroPoint * scale);
+  // TFLite computes these without checks. A finite bias keeps the sum below
+  // from adding opposite infinities, which would give NaN.
+  checkDerivedParameter(scheme, "inverse output scale fl(1 / so)", inverseOutputScale, true);
+  checkDerivedParameter(scheme, "rescale factor fl(si * fl(1 / so))", scale, true);
+  checkDerivedParameter(scheme, "rescale offset fl(-zi * scale)", bias, false);
   // NOTE: the product and the sum round to float32 separately, as the C
   // source reads. A compiler that fuses them into one multiply-add rounds
   // once and may differ in rare ties.

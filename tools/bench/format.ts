@@ -1,7 +1,7 @@
 // Text output of the benchmark: one report in detail for `microq bench`, and
 // summary tables of many reports for `npm run bench`.
 
-import type { AllocationReport, KernelSetResult } from "../../bench/harness/types.js";
+import type { AllocationReport, KernelSetResult, Speedup } from "../../bench/harness/types.js";
 import { BenchReport } from "./report.js";
 import { formatCount, formatInteger, formatRatio, formatTable, formatTime } from "./table.js";
 
@@ -28,8 +28,21 @@ function describeAllocationMethod(allocations: AllocationReport | null, note: st
   return "exact XS heap counts (slots and chunk bytes) over the last timed run";
 }
 
+/** Text of a naive figure or a speedup when the naive baseline cannot prepare the model. */
+const NOT_AVAILABLE = "n/a";
+
 function meterCell(meter: number | null): string {
   return meter === null ? "-" : formatCount(meter);
+}
+
+/** Formats a naive time, or "n/a" without the baseline. */
+function naiveTimeCell(ms: number | null): string {
+  return ms === null ? NOT_AVAILABLE : formatTime(ms);
+}
+
+/** Formats the time or meter ratio of a speedup, or "n/a" without the baseline. */
+function speedupCell(speedup: Speedup | null, figure: keyof Speedup): string {
+  return speedup === null ? NOT_AVAILABLE : formatRatio(speedup[figure]);
 }
 
 function formatOperatorTables(report: BenchReport): string[] {
@@ -42,26 +55,27 @@ function formatOperatorTables(report: BenchReport): string[] {
         { header: "meter speedup", align: "right" as const },
       ]
     : [];
-  const meterCells = (microq: number | null, naive: number | null, ratio: number | null) =>
-    hasMeter ? [meterCell(microq), meterCell(naive), formatRatio(ratio)] : [];
+  const hasBaseline = report.naive !== null;
+  const meterCells = (microq: number | null, naive: number | null, speedup: Speedup | null) =>
+    hasMeter ? [meterCell(microq), hasBaseline ? meterCell(naive) : NOT_AVAILABLE, speedupCell(speedup, "meter")] : [];
 
   const operatorRows = report.operators.map((op) => [
     String(op.index),
     op.name,
     formatInteger(op.macs),
     formatTime(op.microqMs),
-    formatTime(op.naiveMs),
-    formatRatio(op.speedup.time),
-    ...meterCells(op.microqMeter, op.naiveMeter, op.speedup.meter),
+    naiveTimeCell(op.naiveMs),
+    speedupCell(op.speedup, "time"),
+    ...meterCells(op.microqMeter, op.naiveMeter, op.speedup),
   ]);
   const typeRows = report.operatorTypes.map((type) => [
     type.name,
     String(type.count),
     formatInteger(type.macs),
     formatTime(type.microqMs),
-    formatTime(type.naiveMs),
-    formatRatio(type.speedup.time),
-    ...meterCells(type.microqMeter, type.naiveMeter, type.speedup.meter),
+    naiveTimeCell(type.naiveMs),
+    speedupCell(type.speedup, "time"),
+    ...meterCells(type.microqMeter, type.naiveMeter, type.speedup),
   ]);
   return [
     "",
@@ -95,13 +109,35 @@ function formatOperatorTables(report: BenchReport): string[] {
   ];
 }
 
-/** Formats one report: the whole-invoke figures of both kernel sets, then the operator tables if measured. */
+/** Formats the lines under the main table: whether the outputs match, or why there is no baseline, and the allocation method. */
+function formatComparisonLines(report: BenchReport): string[] {
+  const allocations = `allocations: ${describeAllocationMethod(report.microq.allocations, report.allocationsNote)}`;
+  if (report.naiveUnavailable !== null) {
+    return [report.naiveUnavailable.reason, allocations];
+  }
+  return [
+    `outputs match: ${report.outputsMatch ? "yes" : "NO, the kernel sets disagree"}`,
+    allocations,
+    "speedup: naive figure / microq figure",
+  ];
+}
+
+/**
+ * Formats one report: the whole-invoke figures of both kernel sets, then the
+ * operator tables if measured. Without the naive baseline its cells read
+ * "n/a" and one line gives the reason.
+ */
 export function formatBenchReport(report: BenchReport): string {
   const { microq, naive } = report;
-  const row = (label: string, cell: (result: KernelSetResult) => string, ratio = "") => [label, cell(microq), cell(naive), ratio];
-  const rows = [row("invoke time", (r) => formatTime(r.invoke.medianMs), formatRatio(report.speedup.time))];
+  const row = (label: string, cell: (result: KernelSetResult) => string, ratio = "") => [
+    label,
+    cell(microq),
+    naive === null ? NOT_AVAILABLE : cell(naive),
+    ratio,
+  ];
+  const rows = [row("invoke time", (r) => formatTime(r.invoke.medianMs), speedupCell(report.speedup, "time"))];
   if (report.engine === "xs") {
-    rows.push(row("XS meter / invoke", (r) => meterCell(r.invoke.meter), formatRatio(report.speedup.meter)));
+    rows.push(row("XS meter / invoke", (r) => meterCell(r.invoke.meter), speedupCell(report.speedup, "meter")));
     rows.push(row("XS meter / MAC", (r) => meterCell(r.meterPerMac)));
   }
   rows.push(
@@ -123,9 +159,7 @@ export function formatBenchReport(report: BenchReport): string {
       ],
       rows,
     ),
-    `outputs match: ${report.outputsMatch ? "yes" : "NO, the kernel sets disagree"}`,
-    `allocations: ${describeAllocationMethod(microq.allocations, report.allocationsNote)}`,
-    "speedup: naive figure / microq figure",
+    ...formatComparisonLines(report),
     ...formatOperatorTables(report),
   ];
   return lines.join("\n");
@@ -133,27 +167,34 @@ export function formatBenchReport(report: BenchReport): string {
 
 /** Formats the reports of many models and engines as summary tables: speed, memory, and operator types. */
 export function formatBenchSummary(reports: readonly BenchReport[]): string {
+  const naiveCell = (report: BenchReport, cell: (naive: KernelSetResult) => string) =>
+    report.naive === null ? NOT_AVAILABLE : cell(report.naive);
+  const outputsMatchCell = (report: BenchReport) => {
+    if (report.outputsMatch === null) return NOT_AVAILABLE;
+    return report.outputsMatch ? "yes" : "NO";
+  };
+
   const speedRows = reports.map((r) => [
     r.model,
     r.engine,
     formatInteger(r.macs),
     formatTime(r.microq.invoke.medianMs),
-    formatTime(r.naive.invoke.medianMs),
-    formatRatio(r.speedup.time),
+    naiveCell(r, (naive) => formatTime(naive.invoke.medianMs)),
+    speedupCell(r.speedup, "time"),
     meterCell(r.microq.meterPerMac),
-    meterCell(r.naive.meterPerMac),
-    formatRatio(r.speedup.meter),
+    naiveCell(r, (naive) => meterCell(naive.meterPerMac)),
+    speedupCell(r.speedup, "meter"),
   ]);
   const memoryRows = reports.map((r) => [
     r.model,
     r.engine,
     formatInteger(r.microq.arenaBytes),
-    formatInteger(r.naive.arenaBytes),
+    naiveCell(r, (naive) => formatInteger(naive.arenaBytes)),
     formatInteger(r.microq.persistentBytes),
-    formatInteger(r.naive.persistentBytes),
+    naiveCell(r, (naive) => formatInteger(naive.persistentBytes)),
     formatAllocations(r.microq.allocations),
-    formatAllocations(r.naive.allocations),
-    r.outputsMatch ? "yes" : "NO",
+    naiveCell(r, (naive) => formatAllocations(naive.allocations)),
+    outputsMatchCell(r),
   ]);
   const typeRows = reports.flatMap((r) =>
     (r.operatorTypes ?? []).map((type) => [
@@ -162,11 +203,12 @@ export function formatBenchSummary(reports: readonly BenchReport[]): string {
       type.name,
       String(type.count),
       formatTime(type.microqMs),
-      formatTime(type.naiveMs),
-      formatRatio(type.speedup.time),
-      formatRatio(type.speedup.meter),
+      naiveTimeCell(type.naiveMs),
+      speedupCell(type.speedup, "time"),
+      speedupCell(type.speedup, "meter"),
     ]),
   );
+  const modelsWithoutBaseline = Array.from(new Set(reports.filter((r) => r.naive === null).map((r) => r.model)));
 
   const lines = [
     "Invoke time (median) and XS meter units per MAC; speedup = naive / microq",
@@ -203,6 +245,10 @@ export function formatBenchSummary(reports: readonly BenchReport[]): string {
     "alloc/invoke: exact heap counts on xs; on node 0 means below the noise of the V8 count " +
       "(512 bytes over all counted invokes); n/a where the engine cannot count them",
   ];
+  const unavailable = reports.find((r) => r.naiveUnavailable !== null)?.naiveUnavailable;
+  if (modelsWithoutBaseline.length > 0 && unavailable) {
+    lines.push(`naive n/a for ${modelsWithoutBaseline.join(", ")}: ${unavailable.reason}`);
+  }
   if (typeRows.length > 0) {
     lines.push(
       "",

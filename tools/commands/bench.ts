@@ -1,6 +1,8 @@
 // microq bench: invoke time, XS meter, memory and allocations of a model on
 // one engine, for microq's kernels and for the naive TFLM reference ports
-// run in the same engine process, with the speedup between them.
+// run in the same engine process, with the speedup between them. For a
+// model that the int8-only ports cannot prepare, such as a uint8 PyTorch
+// model, it reports microq's figures alone.
 
 import { ParsedArgs, singleValue } from "../args.js";
 import { loadBundle } from "../bundle.js";
@@ -19,7 +21,8 @@ export const BENCH_HELP = `usage: ${BENCH_USAGE}
 
 Measures the invoke time, memory and allocations of the model with microq's kernels and with
 the naive TFLite Micro reference ports, in one process of the engine, and the speedup
-between them. On XS it also reports the XS meter.
+between them. On XS it also reports the XS meter. The reference ports take int8 models only;
+for other models the naive figures read n/a.
 
 options:
   --engine NAME   node (the default), xs (microq-xs-host) or quickjs (QuickJS compiled to WebAssembly)

@@ -20,8 +20,9 @@ around float Conv, Gemm, MatMul, Add, Concat, pooling, Flatten, Reshape, Relu, H
 Sigmoid, as torch.onnx writes quantized models) and QOperator form (QLinearConv,
 QLinearMatMul, ConvInteger, MatMulInteger, DynamicQuantizeLinear) become quantized TFLite
 operators. NCHW tensors become NHWC; a symbolic dimension such as the batch becomes 1.
-Exits with status 2 when the model has a node that cannot be converted, naming it, and
-with status 1 when the model or the float bias file is invalid.
+Exits with status 2 when the model has a node that cannot be converted, naming it, or when
+microq's runtime cannot load the converted model with the chosen scheme (no file is written
+then), and with status 1 when the model or the float bias file is invalid.
 
 options:
   -o, --output FILE       the .tflite file to write
@@ -50,7 +51,7 @@ and pass --float-bias bias.json with --scheme pytorch-qnnpack or pytorch-onednn.
 name a Conv or Gemm layer with a bias, and every value must lie within 1 unit of the int32 bias
 in the .onnx; otherwise the file belongs to another model and convert exits with status 1.`;
 
-/** Exit status of a model with a node the converter cannot lower. */
+/** Exit status of a model with a node the converter cannot lower, or whose conversion the runtime cannot load. */
 const UNSUPPORTED_NODE_STATUS = 2;
 
 /** Parses the convert arguments; "-o" is accepted as a short form of --output. */
@@ -62,7 +63,7 @@ export function parseConvertArgs(argv: readonly string[]): ParsedArgs {
   );
 }
 
-/** Runs the command and returns its exit status: 0, or 2 for an unsupported node (other errors are thrown). */
+/** Runs the command and returns its exit status: 0, or 2 for an unsupported node or model (other errors are thrown). */
 export async function convertCommand(args: ParsedArgs): Promise<number> {
   if (args.positional.length !== 1) throw new UsageError(`convert takes one ONNX model file\nusage: ${CONVERT_USAGE}`);
   const outputs = args.values.get("output") ?? [];
@@ -85,12 +86,12 @@ export async function convertCommand(args: ParsedArgs): Promise<number> {
   if (floatBiasPath !== undefined) inputs.push({ description: `the float bias file ${floatBiasPath}`, path: floatBiasPath });
   const targets = checkOutputPaths(outputs, inputs);
 
-  const { convertOnnxModel } = await loadConverter();
+  const { convertOnnxModel, ConvertedModelError } = await loadConverter();
   let tflite: Uint8Array;
   try {
     tflite = convertOnnxModel(onnxBytes, { scheme, memoryFormat, floatBias });
   } catch (error) {
-    if (error instanceof UnsupportedNodeError) {
+    if (error instanceof UnsupportedNodeError || error instanceof ConvertedModelError) {
       process.stderr.write(`microq: ${escapeControlCharacters(`${modelPath}: ${error.message}`)}\n`);
       return UNSUPPORTED_NODE_STATUS;
     }

@@ -3,11 +3,13 @@
 // to quantized TFLite operators, and write the model with the
 // requantization scheme and memory format in its metadata.
 
-import { MEMORY_FORMAT_METADATA, REQUANTIZATION_METADATA } from "../../runtime/interpreter.js";
+import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
+import { Interpreter, MEMORY_FORMAT_METADATA, REQUANTIZATION_METADATA } from "../../runtime/interpreter.js";
+import { MemoryFormat, SchemeName } from "../../runtime/requantization/scheme.js";
 import { foldExpandedDynamicQuantize } from "./dynamic_quantize.js";
 import { matchFloatBias } from "./float_bias.js";
 import { foldConstants } from "./fold_constants.js";
-import { OnnxGraph } from "./graph.js";
+import { OnnxGraph, OnnxModelError } from "./graph.js";
 import { Lowering, NodeHandler } from "./lower.js";
 import { lowerConv, lowerConvInteger, lowerGemm, lowerMatMul, lowerMatMulInteger, lowerQLinearConv, lowerQLinearMatMul } from "./lower_accumulator.js";
 import {
@@ -25,6 +27,7 @@ import { lowerFlatten, lowerReshape, lowerTranspose } from "./lower_layout.js";
 import { lowerCast, lowerClip, lowerDequantizeLinear, lowerDynamicQuantizeLinear, lowerIdentity, lowerQuantizeLinear, lowerRelu } from "./lower_qdq.js";
 import { readOnnxGraph } from "./onnx_graph.js";
 import { ConvertOptions, resolveConvertOptions } from "./options.js";
+import { removeUnusedNodes } from "./prune.js";
 
 export { moduleNameOfNode } from "./float_bias.js";
 export { ConvertOptionError, DEFAULT_SCHEME, MEMORY_FORMATS, parseFloatBias } from "./options.js";
@@ -68,19 +71,55 @@ export function convertOnnxModel(onnxBytes: Uint8Array, options: ConvertOptions 
 }
 
 /**
+ * A converted model that microq's runtime rejects with the chosen scheme,
+ * for example a rescale factor outside the range the scheme supports. The
+ * runtime's error is kept as `runtimeError`.
+ */
+export class ConvertedModelError extends Error {
+  constructor(
+    readonly scheme: string,
+    readonly runtimeError: InvalidModelError | UnsupportedError,
+  ) {
+    super(`the converted model cannot run with scheme ${scheme}: ${runtimeError.message}`);
+    this.name = "ConvertedModelError";
+  }
+}
+
+/**
  * Converts an in-memory graph (from an .onnx file or a node test) to
- * .tflite bytes. The graph is folded in place. Throws UnsupportedNodeError
- * for a node the converter cannot lower, OnnxModelError for an invalid
- * graph and ConvertOptionError for an invalid option, including a float
- * bias that does not fit the graph.
+ * .tflite bytes. The graph is pruned and folded in place. Throws
+ * UnsupportedNodeError for a node the converter cannot lower,
+ * OnnxModelError for an invalid graph, ConvertOptionError for an invalid
+ * option (including a float bias that does not fit the graph), and
+ * ConvertedModelError when the runtime cannot load the result.
  */
 export function convertGraph(graph: OnnxGraph, options: ConvertOptions = {}): Uint8Array {
   const { scheme, memoryFormat, floatBias } = resolveConvertOptions(options);
+  if (graph.outputs.length === 0) {
+    throw new OnnxModelError(`the ONNX graph "${graph.name}" has no outputs, so there is nothing to convert; export the model with its outputs`);
+  }
+  removeUnusedNodes(graph);
   foldConstants(graph);
   foldExpandedDynamicQuantize(graph);
   const floatBiasByNode = matchFloatBias(graph.nodes, floatBias);
   const lowering = new Lowering(graph, { scheme, floatBias: floatBiasByNode }, HANDLERS);
   lowering.run();
   const description = `converted by microq from ONNX graph "${graph.name}"`;
-  return lowering.builder.build({ [REQUANTIZATION_METADATA]: scheme, [MEMORY_FORMAT_METADATA]: memoryFormat }, description);
+  const tflite = lowering.builder.build({ [REQUANTIZATION_METADATA]: scheme, [MEMORY_FORMAT_METADATA]: memoryFormat }, description);
+  checkModelLoads(tflite, scheme as SchemeName, memoryFormat as MemoryFormat);
+  return tflite;
+}
+
+/**
+ * Loads the converted model with microq's Interpreter and the default
+ * limits (those of microq run) and throws ConvertedModelError when the
+ * runtime rejects it, so that no model is written that cannot run.
+ */
+function checkModelLoads(tflite: Uint8Array, scheme: SchemeName, memoryFormat: MemoryFormat): void {
+  try {
+    new Interpreter(tflite, { requantization: scheme, memoryFormat });
+  } catch (error) {
+    if (error instanceof InvalidModelError || error instanceof UnsupportedError) throw new ConvertedModelError(scheme, error);
+    throw error;
+  }
 }

@@ -5,6 +5,7 @@
 // they are all plain constants of the graph.
 
 import {
+  ConstantBudget,
   ConstantTensor,
   ElementType,
   GraphNode,
@@ -20,12 +21,16 @@ import {
 /**
  * Evaluates constant nodes in graph order and removes them, so later nodes
  * see their outputs in graph.constants. A graph output that becomes a
- * constant this way is rejected later by the lowering, with its name.
+ * constant this way is rejected later by the lowering, with its name. Each
+ * new constant is counted against one ConstantBudget with the existing
+ * constants, before its storage is allocated.
  */
 export function foldConstants(graph: OnnxGraph): void {
+  const budget = new ConstantBudget();
+  budget.addStored(graph.constants.values());
   const remaining: GraphNode[] = [];
   graph.nodes.forEach((node) => {
-    const value = evaluateConstantNode(graph, node);
+    const value = evaluateConstantNode(graph, node, budget);
     if (value === undefined) {
       remaining.push(node);
       return;
@@ -36,7 +41,7 @@ export function foldConstants(graph: OnnxGraph): void {
 }
 
 /** Returns the node's output when it is computable now, else undefined. */
-function evaluateConstantNode(graph: OnnxGraph, node: GraphNode): ConstantTensor | undefined {
+function evaluateConstantNode(graph: OnnxGraph, node: GraphNode, budget: ConstantBudget): ConstantTensor | undefined {
   if (node.domain !== "") return undefined;
   const what = describeNode(node);
   const constantInput = (i: number): ConstantTensor | undefined => graph.constants.get(node.inputs[i] ?? "");
@@ -45,11 +50,11 @@ function evaluateConstantNode(graph: OnnxGraph, node: GraphNode): ConstantTensor
       return constantAttribute(node, what);
     case "ConstantOfShape": {
       const shape = constantInput(0);
-      return shape === undefined ? undefined : constantOfShape(node, shape, what);
+      return shape === undefined ? undefined : constantOfShape(node, shape, what, budget);
     }
     case "Cast": {
       const input = constantInput(0);
-      return input === undefined ? undefined : castTensor(input, castTarget(node, what), what);
+      return input === undefined ? undefined : castTensor(input, castTarget(node, what), what, budget);
     }
     case "Identity":
       return constantInput(0);
@@ -83,14 +88,11 @@ function constantAttribute(node: GraphNode, what: string): ConstantTensor {
   throw new OnnxModelError(`${what}: value attribute "${name}" of kind ${attribute.type} is not supported; use value, value_float(s) or value_int(s)`);
 }
 
-function constantOfShape(node: GraphNode, shape: ConstantTensor, what: string): ConstantTensor {
+function constantOfShape(node: GraphNode, shape: ConstantTensor, what: string, budget: ConstantBudget): ConstantTensor {
   if (shape.type !== "int64" || shape.dims.length !== 1) {
     throw new OnnxModelError(`${what}: the shape input must be a 1-D int64 tensor, got ${shape.type} [${shape.dims}]`);
   }
   const dims = Array.from(shape.values);
-  if (dims.some((dimension) => !Number.isInteger(dimension) || dimension < 0)) {
-    throw new OnnxModelError(`${what}: shape [${dims}] has a negative or non-integer dimension`);
-  }
   const attribute = node.attributes.get("value");
   let fill: ConstantTensor = { type: "float32", dims: [1], values: Float32Array.of(0) };
   if (attribute !== undefined) {
@@ -99,7 +101,8 @@ function constantOfShape(node: GraphNode, shape: ConstantTensor, what: string): 
     }
     fill = attribute.value;
   }
-  const values = allocateValues(fill.type, elementCount(dims));
+  const count = budget.reserve(fill.type, dims, `${what} output "${node.outputs[0]}"`);
+  const values = allocateValues(fill.type, count);
   values.fill(fill.values[0]);
   return { type: fill.type, dims, values };
 }
@@ -116,7 +119,8 @@ function castTarget(node: GraphNode, what: string): ElementType {
  * outside the target range wrap as typed-array stores do (ONNX leaves that
  * case undefined). Integer to float rounds to the nearest float32.
  */
-export function castTensor(input: ConstantTensor, type: ElementType, what: string): ConstantTensor {
+export function castTensor(input: ConstantTensor, type: ElementType, what: string, budget = new ConstantBudget()): ConstantTensor {
+  budget.reserve(type, input.dims, `${what} output`);
   let values;
   try {
     values = allocateValues(type, input.values.length);

@@ -3,6 +3,8 @@
 // through onnx_proto.ts, or an ONNX node test given as JSON through
 // node_test.ts). Folding and lowering work on this form only.
 
+import { MAX_TENSOR_ELEMENTS as RUNTIME_MAX_TENSOR_ELEMENTS } from "../../runtime/model.js";
+
 /** Element types of ONNX tensors, by the names numpy and this converter use. */
 export type ElementType =
   | "float32"
@@ -132,6 +134,82 @@ export function elementCount(dims: readonly number[]): number {
   let count = 1;
   for (const dimension of dims) count *= dimension;
   return count;
+}
+
+/** Largest dimension a .tflite shape can store (an int32). */
+export const MAX_DIMENSION = 0x7fffffff;
+
+/** Largest element count of one tensor: the runtime's limit, 2^26, far above what a microcontroller model needs. */
+export const MAX_TENSOR_ELEMENTS = RUNTIME_MAX_TENSOR_ELEMENTS;
+
+/**
+ * Largest total size of the constants the converter holds for one model,
+ * in bytes of their storage (TensorValues): 256 MiB, far above the flash
+ * of ESP32 modules, which have from 4 MB to 32 MB.
+ */
+export const MAX_CONSTANT_BYTES = 0x10000000;
+
+/**
+ * Checks that every dimension is an integer in [0, 2^31 - 1] and that the
+ * shape has at most MAX_TENSOR_ELEMENTS elements, before anything of that
+ * size is allocated. Returns the element count. `what` names the tensor in
+ * the OnnxModelError it throws otherwise.
+ */
+export function checkedElementCount(dims: readonly number[], what: string): number {
+  dims.forEach((dimension, axis) => {
+    if (!Number.isInteger(dimension) || dimension < 0 || dimension > MAX_DIMENSION) {
+      throw new OnnxModelError(
+        `${what} has shape [${dims}], whose dimension ${axis} is ${dimension}; a dimension must be an integer from 0 to 2^31 - 1, so the file is corrupted`,
+      );
+    }
+  });
+  const count = elementCount(dims);
+  if (count > MAX_TENSOR_ELEMENTS) {
+    throw new OnnxModelError(
+      `${what} has shape [${dims}] with ${count} elements, more than the limit of ${MAX_TENSOR_ELEMENTS} (2^26) per tensor; ` +
+        "the file is corrupted or the model is far too large for a microcontroller",
+    );
+  }
+  return count;
+}
+
+/** Bytes per element of the storage allocateValues returns. */
+const STORAGE_BYTES: Partial<Record<ElementType, number>> = {
+  float32: 4, float64: 8, int64: 8, uint64: 8, uint8: 1, bool: 1, int8: 1, uint16: 2, int16: 2, int32: 4, uint32: 4,
+};
+
+/**
+ * The running total of constant bytes of one model. The converter reserves
+ * each constant here before it allocates the constant's storage, so a small
+ * file whose shapes ask for gigabytes is rejected before any allocation.
+ */
+export class ConstantBudget {
+  private usedBytes = 0;
+
+  constructor(readonly limitBytes = MAX_CONSTANT_BYTES) {}
+
+  /** Counts constants that are already stored. */
+  addStored(tensors: Iterable<ConstantTensor>): void {
+    for (const tensor of tensors) this.usedBytes += tensor.values.byteLength;
+  }
+
+  /**
+   * Checks the shape of a new constant (checkedElementCount) and counts its
+   * bytes; throws OnnxModelError when the total would pass the limit.
+   * Returns the element count.
+   */
+  reserve(type: ElementType, dims: readonly number[], what: string): number {
+    const count = checkedElementCount(dims, what);
+    const bytes = count * (STORAGE_BYTES[type] ?? 0);
+    if (this.usedBytes + bytes > this.limitBytes) {
+      throw new OnnxModelError(
+        `${what} (${type} [${dims}], ${bytes} bytes) brings the model's constants to ${this.usedBytes + bytes} bytes, ` +
+          `more than the limit of ${this.limitBytes}; the file is corrupted or the model is far too large for a microcontroller`,
+      );
+    }
+    this.usedBytes += bytes;
+    return count;
+  }
 }
 
 /** Returns the attribute's value when it has the expected type, the default when it is absent. */

@@ -15,6 +15,7 @@ import {
   ValueInfo,
   allocateValues,
   attributeInt,
+  checkedElementCount,
   describeNode,
 } from "./graph.js";
 import { FloatBias } from "./float_bias.js";
@@ -22,6 +23,7 @@ import { normalizeAxis, tfliteAxis, tfliteShape } from "./layout.js";
 import { TensorQuantization, TfliteModelBuilder } from "./tflite_builder.js";
 import {
   LoweredValue,
+  PendingValue,
   QuantParams,
   QuantizedType,
   TYPE_RANGES,
@@ -113,6 +115,15 @@ export class Lowering {
     if (name !== undefined && name !== "") this.values.set(name, value);
   }
 
+  /**
+   * Sets output 0 of a float operation on dequantized inputs to a pending
+   * value, whose `emit` adds the quantized TFLite operator once a
+   * QuantizeLinear gives the output quantization.
+   */
+  setPendingOutput(node: GraphNode, pending: Pick<PendingValue, "shape" | "acceptsActivation" | "emit">): void {
+    this.setOutput(node, 0, { kind: "pending", node, activation: "NONE", ...pending });
+  }
+
   /** Throws when a node has outputs beyond `count` that something reads. */
   checkUnusedOutputs(node: GraphNode, count: number): void {
     for (let i = count; i < node.outputs.length; i++) {
@@ -134,6 +145,15 @@ export class Lowering {
 
   producerOf(name: string): GraphNode | undefined {
     return this.producers.get(name);
+  }
+
+  /** Returns the quantized tensor behind a DequantizeLinear input, and throws an error naming the input role when the input is something else. */
+  dequantizedInput(node: GraphNode, inputIndex: number, role: string): TensorValue {
+    const value = this.input(node, inputIndex);
+    if (value.kind !== "dequantized") {
+      throw new UnsupportedNodeError(node, `${role} is ${describeValueForError(value)}; in QDQ form it must be the output of a DequantizeLinear`);
+    }
+    return value.source;
   }
 
   /** Returns a constant input; throws an error naming the node and the input role when it is not constant. */
@@ -216,10 +236,18 @@ export class Lowering {
     if (input.shape === undefined) throw new OnnxModelError(`graph input "${input.name}" has no shape; export the model with input shapes`);
     // TFLite shapes are static; a symbolic dimension, normally the batch, becomes 1.
     const shape = input.shape.map((dimension, axis) => {
-      if (typeof dimension === "number") return dimension;
+      if (typeof dimension === "number") {
+        if (dimension < 0) {
+          throw new OnnxModelError(
+            `graph input "${input.name}" has dimension ${axis} of ${dimension}; a dimension must be a non-negative integer, or a name (dim_param) for a dynamic one`,
+          );
+        }
+        return dimension;
+      }
       if (dimension === undefined) throw new OnnxModelError(`graph input "${input.name}" has an unknown dimension ${axis}; export the model with a fixed or named dimension`);
       return 1;
     });
+    checkedElementCount(shape, `graph input "${input.name}"`);
     const value = this.addTensor(input.name, type, shape, undefined);
     this.builder.inputs.push(value.index);
     this.values.set(input.name, value);

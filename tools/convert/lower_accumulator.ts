@@ -39,16 +39,13 @@ interface LayerOutput {
 // QDQ form.
 
 export function lowerConv(lowering: Lowering, node: GraphNode): void {
-  const x = dequantizedInput(lowering, node, 0, "input");
+  const x = lowering.dequantizedInput(node, 0, "input");
   const weights = weightsInput(lowering, node, 1);
   const bias = biasInput(lowering, node, 2);
   const shape = convOutputShape(node, x.shape, weights.tensor.dims);
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape,
     acceptsActivation: true,
-    activation: "NONE",
     emit: (output, activation) => emitConv(lowering, node, x, weights, bias, layerOutput(output, activation)),
   });
 }
@@ -58,42 +55,33 @@ export function lowerGemm(lowering: Lowering, node: GraphNode): void {
   if (attributeFloat(node, "alpha", 1) !== 1 || attributeFloat(node, "beta", 1) !== 1) {
     throw new UnsupportedNodeError(node, "alpha and beta must be 1");
   }
-  const a = dequantizedInput(lowering, node, 0, "input A");
+  const a = lowering.dequantizedInput(node, 0, "input A");
   const weights = fullyConnectedWeights(node, weightsInput(lowering, node, 1), attributeInt(node, "transB", 0) === 0);
   const bias = biasInput(lowering, node, 2);
   if (a.shape.length !== 2) throw new UnsupportedNodeError(node, `input A has rank ${a.shape.length}; Gemm needs a 2-D input`);
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape: [a.shape[0], weights.tensor.dims[0]],
     acceptsActivation: true,
-    activation: "NONE",
     emit: (output, activation) => emitFullyConnected(lowering, node, a, weights, bias, layerOutput(output, activation)),
   });
 }
 
 export function lowerMatMul(lowering: Lowering, node: GraphNode): void {
-  const a = dequantizedInput(lowering, node, 0, "input A");
+  const a = lowering.dequantizedInput(node, 0, "input A");
   const b = lowering.input(node, 1);
   if (b.kind === "dequantizedConstant" && b.data.dims.length === 2) {
     const weights = fullyConnectedWeights(node, { tensor: b.data, quantization: b.quantization }, true);
-    lowering.setOutput(node, 0, {
-      kind: "pending",
-      node,
+    lowering.setPendingOutput(node, {
       shape: [...a.shape.slice(0, -1), weights.tensor.dims[0]],
       acceptsActivation: true,
-      activation: "NONE",
       emit: (output, activation) => emitFullyConnected(lowering, node, a, weights, undefined, layerOutput(output, activation)),
     });
     return;
   }
   const bTensor = lowering.quantizedOperand(node, b, "input B");
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape: batchMatMulShape(node, a.shape, bTensor.shape),
     acceptsActivation: false,
-    activation: "NONE",
     emit: (output) => emitBatchMatMul(lowering, node, a, bTensor, layerOutput(output, "NONE")),
   });
 }
@@ -156,14 +144,6 @@ export function lowerMatMulInteger(lowering: Lowering, node: GraphNode): void {
 
 function layerOutput(output: OutputSpec, activation: FusedActivation): LayerOutput {
   return { name: output.name, quantization: output.quantization, activation };
-}
-
-function dequantizedInput(lowering: Lowering, node: GraphNode, inputIndex: number, role: string): TensorValue {
-  const value = lowering.input(node, inputIndex);
-  if (value.kind !== "dequantized") {
-    throw new UnsupportedNodeError(node, `${role} is ${describeValueForError(value)}; in QDQ form it must be the output of a DequantizeLinear`);
-  }
-  return value.source;
 }
 
 function weightsInput(lowering: Lowering, node: GraphNode, inputIndex: number): Weights {

@@ -6,8 +6,8 @@ import { GraphNode, UnsupportedNodeError, attributeFloat, attributeInt, attribut
 import { WindowGeometry, emitPadding, hasPadding, windowGeometry } from "./geometry.js";
 import { normalizeAxis, tfliteAxis } from "./layout.js";
 import { Lowering, describeValueForError, rejectFeatureOrder } from "./lower.js";
-import { requantizationMismatch } from "./lower_qdq.js";
-import { DequantizedValue, LoweredValue, OutputSpec, TYPE_RANGES, TensorValue, sameQuantization } from "./values.js";
+import { checkQuantizationKept } from "./lower_qdq.js";
+import { DequantizedValue, LoweredValue, OutputSpec, TYPE_RANGES, TensorValue } from "./values.js";
 
 /** Returns a float operand of Add or Concat: a dequantized tensor or a dequantized constant. */
 function operand(lowering: Lowering, node: GraphNode, inputIndex: number): LoweredValue {
@@ -19,12 +19,9 @@ function operand(lowering: Lowering, node: GraphNode, inputIndex: number): Lower
 }
 
 function dequantizedSource(lowering: Lowering, node: GraphNode): TensorValue {
-  const value = lowering.input(node, 0);
-  if (value.kind !== "dequantized") {
-    throw new UnsupportedNodeError(node, `input is ${describeValueForError(value)}; in QDQ form it must be the output of a DequantizeLinear`);
-  }
-  rejectFeatureOrder(node, value.source, "input");
-  return value.source;
+  const x = lowering.dequantizedInput(node, 0, "input");
+  rejectFeatureOrder(node, x, "input");
+  return x;
 }
 
 function operandShape(value: LoweredValue): number[] {
@@ -47,12 +44,9 @@ export function lowerAdd(lowering: Lowering, node: GraphNode): void {
     }
     return Math.max(dimension, shapeB[i]);
   });
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape,
     acceptsActivation: true,
-    activation: "NONE",
     emit: (output, activation) => {
       const inputs = [lowering.quantizedOperand(node, a, "a"), lowering.quantizedOperand(node, b, "b")];
       for (const input of inputs) rejectPerAxis(node, input);
@@ -80,12 +74,9 @@ export function lowerConcat(lowering: Lowering, node: GraphNode): void {
   }
   const shape = [...shapes[0]];
   shape[axis] = shapes.reduce((sum, s) => sum + s[axis], 0);
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape,
     acceptsActivation: false,
-    activation: "NONE",
     emit: (output) => {
       const tensors = inputs.map((input, i) => lowering.quantizedOperand(node, input, `input${i}`));
       for (const tensor of tensors) rejectPerAxis(node, tensor);
@@ -136,14 +127,11 @@ export function lowerMaxPool(lowering: Lowering, node: GraphNode): void {
   const [kernelH, kernelW] = poolKernel(node);
   const geometry = windowGeometry(node, x.shape[2], x.shape[3], kernelH, kernelW, true);
   const shape = [x.shape[0], x.shape[1], geometry.outputH, geometry.outputW];
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape,
     acceptsActivation: false,
-    activation: "NONE",
     emit: (output) => {
-      if (x.quantization === undefined || !sameQuantization(x.quantization, output.quantization)) throw requantizationMismatch(node, x, output.quantization);
+      checkQuantizationKept(node, x, output.quantization);
       // Padding with the type's minimum leaves every window maximum unchanged.
       const padded = emitPadding(lowering, node, x, geometry, TYPE_RANGES[x.quantization.type][0]);
       const result = lowering.addTensor(output.name, x.type, shape, output.quantization);
@@ -168,12 +156,9 @@ export function lowerAveragePool(lowering: Lowering, node: GraphNode): void {
     padding = "SAME";
   }
   const shape = [x.shape[0], x.shape[1], geometry.outputH, geometry.outputW];
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape,
     acceptsActivation: false,
-    activation: "NONE",
     emit: (output) => {
       const input = padding === "SAME" ? x : emitPadding(lowering, node, x, geometry);
       const result = lowering.addTensor(output.name, output.quantization.type, shape, output.quantization);
@@ -198,12 +183,9 @@ export function lowerGlobalAveragePool(lowering: Lowering, node: GraphNode): voi
   const x = poolInput(lowering, node);
   const [n, c, h, w] = x.shape;
   const shape = [n, c, 1, 1];
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape,
     acceptsActivation: false,
-    activation: "NONE",
     emit: (output) => {
       const result = lowering.addTensor(output.name, output.quantization.type, shape, output.quantization);
       lowering.builder.addOperator("AVERAGE_POOL_2D", [x.index], [result.index], {
@@ -218,12 +200,9 @@ export function lowerGlobalAveragePool(lowering: Lowering, node: GraphNode): voi
 // Unary functions.
 
 function unary(lowering: Lowering, node: GraphNode, x: TensorValue, op: string): void {
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape: x.shape,
     acceptsActivation: false,
-    activation: "NONE",
     emit: (output: OutputSpec) => {
       const result = lowering.addTensor(output.name, output.quantization.type, x.shape, output.quantization);
       lowering.builder.addOperator(op, [x.index], [result.index]);

@@ -7,12 +7,12 @@
 
 import { GraphNode, UnsupportedNodeError, attributeInt, attributeInts, elementCount } from "./graph.js";
 import { NHWC_TO_NCHW_PERMUTATION, NCHW_TO_NHWC_PERMUTATION, nhwcFeatureOrder, normalizeAxis, tflitePermutation, tfliteShape } from "./layout.js";
-import { Lowering, ValueUse, describeValueForError, rejectFeatureOrder } from "./lower.js";
-import { requantizationMismatch } from "./lower_qdq.js";
-import { OutputSpec, TensorValue, sameQuantization } from "./values.js";
+import { Lowering, ValueUse, rejectFeatureOrder } from "./lower.js";
+import { checkQuantizationKept } from "./lower_qdq.js";
+import { OutputSpec, TensorValue } from "./values.js";
 
 export function lowerFlatten(lowering: Lowering, node: GraphNode): void {
-  const x = dequantizedSource(lowering, node);
+  const x = lowering.dequantizedInput(node, 0, "input");
   const rank = x.shape.length;
   let axis: number;
   try {
@@ -25,7 +25,7 @@ export function lowerFlatten(lowering: Lowering, node: GraphNode): void {
 }
 
 export function lowerReshape(lowering: Lowering, node: GraphNode): void {
-  const x = dequantizedSource(lowering, node);
+  const x = lowering.dequantizedInput(node, 0, "input");
   const target = lowering.constantInput(node, 1, "shape");
   const allowZero = attributeInt(node, "allowzero", 0) !== 0;
   const shape = resolveReshape(node, x.shape, Array.from(target.values), allowZero);
@@ -33,7 +33,7 @@ export function lowerReshape(lowering: Lowering, node: GraphNode): void {
 }
 
 export function lowerTranspose(lowering: Lowering, node: GraphNode): void {
-  const x = dequantizedSource(lowering, node);
+  const x = lowering.dequantizedInput(node, 0, "input");
   const rank = x.shape.length;
   const perm = attributeInts(node, "perm") ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
   if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((axis, i) => axis !== i)) {
@@ -49,24 +49,13 @@ export function lowerTranspose(lowering: Lowering, node: GraphNode): void {
   });
 }
 
-function dequantizedSource(lowering: Lowering, node: GraphNode): TensorValue {
-  const value = lowering.input(node, 0);
-  if (value.kind !== "dequantized") {
-    throw new UnsupportedNodeError(node, `input is ${describeValueForError(value)}; in QDQ form it must be the output of a DequantizeLinear`);
-  }
-  return value.source;
-}
-
 /** Sets a pending output that keeps the input quantization. */
 function setPendingMove(lowering: Lowering, node: GraphNode, x: TensorValue, shape: number[], emit: (output: OutputSpec) => TensorValue): void {
-  lowering.setOutput(node, 0, {
-    kind: "pending",
-    node,
+  lowering.setPendingOutput(node, {
     shape,
     acceptsActivation: false,
-    activation: "NONE",
     emit: (output) => {
-      if (x.quantization === undefined || !sameQuantization(x.quantization, output.quantization)) throw requantizationMismatch(node, x, output.quantization);
+      checkQuantizationKept(node, x, output.quantization);
       return emit(output);
     },
   });
@@ -155,19 +144,29 @@ const PASS_THROUGH = new Set(["QuantizeLinear", "DequantizeLinear", "Cast", "Ide
 
 /** Returns whether every final reader of `name`, looking through QDQ plumbing, is a fully connected layer reading it as input A. */
 function allReadersAreFullyConnected(lowering: Lowering, name: string): boolean {
-  const uses = finalUses(lowering, name, new Set());
+  const uses = finalUses(lowering, name);
   return uses.length > 0 && uses.every((use) => isFullyConnectedInput(lowering, use));
 }
 
-function finalUses(lowering: Lowering, name: string, visited: Set<string>): ValueUse[] {
-  if (visited.has(name)) return [];
-  visited.add(name);
+/**
+ * Returns the uses of `name` after following pass-through nodes. The walk
+ * keeps its own stack, because a chain of thousands of Identity nodes would
+ * overflow the call stack.
+ */
+function finalUses(lowering: Lowering, name: string): ValueUse[] {
   const result: ValueUse[] = [];
-  for (const use of lowering.usesOf(name)) {
-    if (use.node !== undefined && use.inputIndex === 0 && PASS_THROUGH.has(use.node.opType) && use.node.domain === "") {
-      result.push(...finalUses(lowering, use.node.outputs[0], visited));
-    } else {
-      result.push(use);
+  const visited = new Set<string>();
+  const pending = [name];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    if (visited.has(current)) continue;
+    visited.add(current);
+    for (const use of lowering.usesOf(current)) {
+      if (use.node !== undefined && use.inputIndex === 0 && PASS_THROUGH.has(use.node.opType) && use.node.domain === "") {
+        pending.push(use.node.outputs[0]);
+      } else {
+        result.push(use);
+      }
     }
   }
   return result;
@@ -191,12 +190,16 @@ function isFullyConnectedInput(lowering: Lowering, use: ValueUse): boolean {
 
 /** Rank of a constant, seen through DequantizeLinear, Cast and Identity; undefined when the value is not constant. */
 function constantRank(lowering: Lowering, name: string | undefined): number | undefined {
-  if (name === undefined || name === "") return undefined;
-  const constant = lowering.graph.constants.get(name);
-  if (constant !== undefined) return constant.dims.length;
-  const producer = lowering.producerOf(name);
-  if (producer !== undefined && producer.domain === "" && PASS_THROUGH.has(producer.opType) && producer.opType !== "QuantizeLinear") {
-    return constantRank(lowering, producer.inputs[0]);
+  // A loop, not recursion, so that a long chain of Identity nodes cannot overflow the call stack.
+  const visited = new Set<string>();
+  let current = name;
+  while (current !== undefined && current !== "" && !visited.has(current)) {
+    visited.add(current);
+    const constant = lowering.graph.constants.get(current);
+    if (constant !== undefined) return constant.dims.length;
+    const producer = lowering.producerOf(current);
+    if (producer === undefined || producer.domain !== "" || !PASS_THROUGH.has(producer.opType) || producer.opType === "QuantizeLinear") return undefined;
+    current = producer.inputs[0];
   }
   return undefined;
 }

@@ -159,9 +159,10 @@ function fuseActivation(lowering: Lowering, node: GraphNode, activation: FusedAc
   lowering.setOutput(node, 0, { ...x, activation });
 }
 
-/** Returns the error for a QuantizeLinear after a data-movement node whose parameters differ from the node's input. */
-export function requantizationMismatch(node: GraphNode, input: TensorValue, output: QuantParams): UnsupportedNodeError {
-  return new UnsupportedNodeError(
+/** Throws unless the QuantizeLinear after a data-movement node repeats the quantization of the node's input. */
+export function checkQuantizationKept(node: GraphNode, input: TensorValue, output: QuantParams): asserts input is TensorValue & { quantization: QuantParams } {
+  if (input.quantization !== undefined && sameQuantization(input.quantization, output)) return;
+  throw new UnsupportedNodeError(
     node,
     `the QuantizeLinear after it uses ${describeQuantization(output)}, but its input has ` +
       `${input.quantization === undefined ? "no quantization" : describeQuantization(input.quantization)}; ` +

@@ -4,6 +4,7 @@
 
 import {
   Attribute,
+  ConstantBudget,
   ConstantTensor,
   ElementType,
   GraphNode,
@@ -13,7 +14,6 @@ import {
   TensorValues,
   ValueInfo,
   allocateValues,
-  elementCount,
 } from "./graph.js";
 import { AttributeMessage, ModelMessage, NodeMessage, TensorMessage, ValueInfoMessage, decodeOnnxModel } from "./onnx_proto.js";
 
@@ -43,14 +43,16 @@ export function graphFromModel(model: ModelMessage): OnnxGraph {
   const opsets = new Map<string, number>();
   for (const opset of model.opset_import) opsets.set(normalizeDomain(opset.domain), safeInteger(opset.version, "opset version"));
 
+  // One budget covers the initializers and the tensor attributes of all nodes.
+  const budget = new ConstantBudget();
   const constants = new Map<string, ConstantTensor>();
   for (const initializer of graph.initializer) {
-    constants.set(initializer.name, tensorFromMessage(initializer, `initializer "${initializer.name}"`));
+    constants.set(initializer.name, tensorFromMessage(initializer, `initializer "${initializer.name}"`, budget));
   }
   // Since IR version 4 initializers need not be listed as inputs; those that are stay constants.
   const inputs = graph.input.filter((input) => !constants.has(input.name)).map(valueInfoFromMessage);
   const outputs = graph.output.map(valueInfoFromMessage);
-  const nodes = graph.node.map((node, index) => nodeFromMessage(node, index));
+  const nodes = graph.node.map((node, index) => nodeFromMessage(node, index, budget));
   return { name: graph.name, nodes, constants, inputs, outputs, opsets };
 }
 
@@ -76,10 +78,10 @@ function valueInfoFromMessage(info: ValueInfoMessage): ValueInfo {
   return { name: info.name, type: ONNX_ELEMENT_TYPES[tensorType.elem_type], shape };
 }
 
-function nodeFromMessage(node: NodeMessage, index: number): GraphNode {
+function nodeFromMessage(node: NodeMessage, index: number, budget: ConstantBudget): GraphNode {
   const what = node.name !== "" ? `node "${node.name}" (${node.op_type})` : `node ${index} (${node.op_type})`;
   const attributes = new Map<string, Attribute>();
-  for (const attribute of node.attribute) attributes.set(attribute.name, attributeFromMessage(attribute, what));
+  for (const attribute of node.attribute) attributes.set(attribute.name, attributeFromMessage(attribute, what, budget));
   return {
     opType: node.op_type,
     domain: normalizeDomain(node.domain),
@@ -91,7 +93,7 @@ function nodeFromMessage(node: NodeMessage, index: number): GraphNode {
   };
 }
 
-function attributeFromMessage(attribute: AttributeMessage, what: string): Attribute {
+function attributeFromMessage(attribute: AttributeMessage, what: string, budget: ConstantBudget): Attribute {
   const where = `${what} attribute "${attribute.name}"`;
   if (attribute.ref_attr_name !== "") {
     throw new OnnxModelError(`${where} refers to a function attribute, which appears only inside function bodies`);
@@ -105,7 +107,7 @@ function attributeFromMessage(attribute: AttributeMessage, what: string): Attrib
       return { type: "string", value: utf8.decode(attribute.s) };
     case ATTRIBUTE_TENSOR:
       if (attribute.t === undefined || attribute.t === null) throw new OnnxModelError(`${where} is a tensor attribute without a tensor`);
-      return { type: "tensor", value: tensorFromMessage(attribute.t, where) };
+      return { type: "tensor", value: tensorFromMessage(attribute.t, where, budget) };
     case ATTRIBUTE_FLOATS:
       return { type: "floats", value: [...attribute.floats] };
     case ATTRIBUTE_INTS:
@@ -117,8 +119,12 @@ function attributeFromMessage(attribute: AttributeMessage, what: string): Attrib
   }
 }
 
-/** Reads a TensorProto's data from raw_data or from its typed field. */
-export function tensorFromMessage(tensor: TensorMessage, what: string): ConstantTensor {
+/**
+ * Reads a TensorProto's data from raw_data or from its typed field. The
+ * shape is checked against the tensor limits and `budget`, and the data
+ * length against the shape, before the values are allocated.
+ */
+export function tensorFromMessage(tensor: TensorMessage, what: string, budget = new ConstantBudget()): ConstantTensor {
   const type = ONNX_ELEMENT_TYPES[tensor.data_type];
   if (type === undefined) throw new OnnxModelError(`${what} has TensorProto data type ${tensor.data_type}, which the converter does not know`);
   if (tensor.data_location === DATA_LOCATION_EXTERNAL || tensor.external_data.length > 0) {
@@ -128,10 +134,14 @@ export function tensorFromMessage(tensor: TensorMessage, what: string): Constant
     throw new OnnxModelError(`${what} has element type ${type}, which the converter does not read; use float32 or an integer type`);
   }
   const dims = tensor.dims.map((dimension) => safeInteger(dimension, `${what} dimension`));
-  const count = elementCount(dims);
-  const values = allocateValues(type, count);
+  const count = budget.reserve(type, dims, what);
 
   if (tensor.raw_data.length > 0) {
+    const needed = count * (ELEMENT_BYTES[type] ?? 0);
+    if (tensor.raw_data.length !== needed) {
+      throw new OnnxModelError(`${what} has ${tensor.raw_data.length} raw_data bytes, but ${count} ${type} elements need ${needed}`);
+    }
+    const values = allocateValues(type, count);
     readRawData(tensor.raw_data, type, values, what);
     return { type, dims, values };
   }
@@ -139,6 +149,7 @@ export function tensorFromMessage(tensor: TensorMessage, what: string): Constant
   if (field.length !== count) {
     throw new OnnxModelError(`${what} has ${field.length} values for shape [${dims}] (${count} elements)`);
   }
+  const values = allocateValues(type, count);
   for (let i = 0; i < count; i++) {
     const value = field[i];
     values[i] = typeof value === "string" ? safeInteger(value, `${what} value`) : value;
@@ -168,11 +179,8 @@ const ELEMENT_BYTES: Partial<Record<ElementType, number>> = {
   float32: 4, float64: 8, int64: 8, uint64: 8, uint8: 1, bool: 1, int8: 1, uint16: 2, int16: 2, int32: 4, uint32: 4,
 };
 
+/** Decodes little-endian raw_data, whose length the caller has checked, into `values`. */
 function readRawData(raw: Uint8Array, type: ElementType, values: TensorValues, what: string): void {
-  const bytesPerElement = ELEMENT_BYTES[type] ?? 0;
-  if (raw.length !== values.length * bytesPerElement) {
-    throw new OnnxModelError(`${what} has ${raw.length} raw_data bytes, but ${values.length} ${type} elements need ${values.length * bytesPerElement}`);
-  }
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   for (let i = 0; i < values.length; i++) {
     switch (type) {

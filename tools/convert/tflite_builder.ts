@@ -4,6 +4,7 @@
 // QLinear node reads it.
 
 import { ModelSpec, OperatorSpec, OptionsSpec, TensorSpec, TensorTypeName, writeModel } from "../tflite/writer.js";
+import { checkedElementCount } from "./graph.js";
 
 export interface TensorQuantization {
   scale: number[];
@@ -19,13 +20,19 @@ export class TfliteModelBuilder {
   readonly outputs: number[] = [];
   private readonly usedNames = new Set<string>();
 
-  /** Adds an activation tensor and returns its index. Names are made unique with a numeric suffix. */
+  /**
+   * Adds an activation tensor and returns its index. Names are made unique
+   * with a numeric suffix. Throws OnnxModelError when a dimension does not
+   * fit an int32 or the tensor has more elements than the runtime accepts.
+   */
   addTensor(name: string, type: TensorTypeName, shape: readonly number[], quantization?: TensorQuantization): number {
+    checkedElementCount(shape, `tensor "${name}"`);
     return this.pushTensor({ name: this.uniqueName(name), type, shape: [...shape], ...quantizationFields(quantization) });
   }
 
-  /** Adds a constant tensor whose data is `values` stored little-endian as `type`. */
+  /** Adds a constant tensor whose data is `values` stored little-endian as `type`; checks the shape as addTensor does. */
   addConstant(name: string, type: TensorTypeName, shape: readonly number[], values: ArrayLike<number>, quantization?: TensorQuantization): number {
+    checkedElementCount(shape, `tensor "${name}"`);
     return this.pushTensor({ name: this.uniqueName(name), type, shape: [...shape], data: encodeValues(type, values), ...quantizationFields(quantization) });
   }
 

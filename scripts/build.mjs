@@ -1,5 +1,6 @@
-// Builds microq: type-checks the device code, compiles the host code to build/ and
-// bundles runtime/index.ts into dist/microq.js (plus the benchmark bundles).
+// Builds microq: type-checks the device code, compiles the host code to build/, compiles the
+// examples' device code to build/device/ and bundles runtime/index.ts into dist/microq.js
+// (plus the benchmark bundles).
 //
 // Usage: node scripts/build.mjs [--if-stale]
 //   --if-stale  skip the build when no .ts file, folder containing one, or build configuration
@@ -18,7 +19,7 @@ const bundles = ["microq.js", "microq-naive.js", "microq-bench.js"].map((name) =
 // Written after every successful build, because tsc leaves the build/ folder's own time unchanged.
 const buildStamp = path.join(root, "build", ".built");
 
-const CONFIG_FILES = new Set(["tsconfig.json", "tsconfig.node.json", "rollup.config.js", "package.json"]);
+const CONFIG_FILES = new Set(["tsconfig.json", "tsconfig.node.json", "tsconfig.examples.json", "rollup.config.js", "package.json"]);
 const SKIPPED_FOLDERS = ["node_modules", ".git", "build", "dist", ".xs"];
 
 function isBuildInput(file) {
@@ -44,12 +45,16 @@ function build() {
 
   const checkSeconds = runStep(PREFIX, "type check of runtime/ and kernels/", tsc, ["-p", "tsconfig.json"], options);
   const compileSeconds = runStep(PREFIX, "compile of host code to build/", tsc, ["-p", "tsconfig.node.json"], options);
+  // Device code of the examples (main.ts and device/), checked against @moddable/typings and
+  // compiled to build/device/ for the host simulation (tools/sim).
+  const deviceSeconds = runStep(PREFIX, "compile of device examples to build/device/", tsc, ["-p", "tsconfig.examples.json"], options);
   const bundleSeconds = runStep(PREFIX, "bundles in dist/", rollup, ["-c"], options);
 
   fs.mkdirSync(path.dirname(buildStamp), { recursive: true });
   fs.writeFileSync(buildStamp, `${new Date().toISOString()}\n`);
   console.log(
     `${PREFIX}: type check ${checkSeconds.toFixed(1)} s, compile ${compileSeconds.toFixed(1)} s, ` +
+      `device examples ${deviceSeconds.toFixed(1)} s, ` +
       `bundle ${bundleSeconds.toFixed(1)} s`,
   );
 }

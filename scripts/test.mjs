@@ -1,13 +1,16 @@
 // Runs the host test suite with uvu and ends with one summary line,
 // "N passed, M failed", that CI logs can be searched for.
 //
-// Usage: node scripts/test.mjs [PATTERN]   (PATTERN filters test files by regular expression)
+// Usage: node scripts/test.mjs [PATTERN]   (PATTERN filters test file paths by regular expression)
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const pattern = process.argv[2] ?? ".test.js$";
+// A pattern without a "$" anchor is narrowed to test files, so that "pytorch"
+// does not also pick up the .js.map files next to them.
+const userPattern = process.argv[2];
+const pattern = userPattern === undefined ? "\\.test\\.js$" : userPattern.endsWith("$") ? userPattern : `(?:${userPattern}).*\\.test\\.js$`;
 const uvu = path.join(root, "node_modules", "uvu", "bin.js");
 
 const child = spawn(process.execPath, [uvu, path.join(root, "build", "host-tests"), pattern], {

@@ -52,7 +52,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         await runCommand(parseArgs(rest, ["input", "output", "engine"], []));
         return 0;
       case "inspect":
-        await inspectCommand(parseArgs(rest, [], ["json"]));
+        await inspectCommand(parseArgs(rest, [], ["json", "moddable"]));
         return 0;
       case "compare":
         await compareCommand(parseArgs(rest, ["input", "dumps"], ["json"]));

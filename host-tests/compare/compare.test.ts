@@ -309,4 +309,21 @@ test.after(() => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
+test("converted digits model with a float32 bias: within 1 LSB", () => {
+  // The first test image of the digits example, as the float32 pixel / 16 the model reads.
+  const pixels = readFileSync(resolve(REPOSITORY_ROOT, "examples", "pytorch-digits", "test-images.bin")).subarray(0, 64);
+  const input = join(workDir, "digit0.bin");
+  writeFileSync(input, new Uint8Array(Float32Array.from(pixels, (p) => p / 16).buffer));
+  for (const variant of ["qnnpack-qnnpack", "onednn-onednn"]) {
+    const model = resolve(REPOSITORY_ROOT, "examples", "pytorch-digits", `${variant}.tflite`);
+    const report = compareJson(model, "--input", input);
+    const layers = report.layers.filter((row) => row.operator === "CONV_2D" || row.operator === "FULLY_CONNECTED");
+    assert.is(layers.length, 3, `${variant}: two convolutions and one fully connected layer`);
+    for (const row of layers) {
+      assert.ok(row.reference !== null, `${variant} operator ${row.operatorIndex} has a float reference`);
+      assert.ok(row.reference.maxDifference <= 1, `${variant} operator ${row.operatorIndex}: ${row.reference.maxDifference} LSB`);
+    }
+  }
+});
+
 test.run();

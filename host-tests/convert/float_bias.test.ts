@@ -1,6 +1,7 @@
 // The floatBias option: PyTorch module names derived from torch.onnx node
 // names, the float32 bias written in place of the .onnx's, and the checks
-// that reject a float bias that does not fit the model.
+// that reject a float bias that does not fit the model or leaves out a
+// layer with a bias.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -149,6 +150,29 @@ test("float bias: wrong length rejected", () => {
 
 test("float bias: two keys for one layer rejected", () => {
   rejects({ "block.conv": [-0.84375], "/block/conv/Conv": [-0.84375] }, /^float bias "block\.conv" and "\/block\/conv\/Conv" both name node "\/block\/conv\/Conv" \(Conv\); keep one of them$/);
+});
+
+test("float bias: partial cover rejected, naming the missing layers", () => {
+  // convGraph followed by a second Conv of the same form, "block.conv2", whose int32 bias is 2 units of 0.125 * 0.25.
+  const twoConvs = (): TestGraph => {
+    const g = new TestGraph();
+    g.input("x", "uint8", [1, 1, 2, 2]);
+    const x = g.dequantize("x", 0.5, 0, "uint8");
+    const [conv] = g.node("Conv", [x, g.weights("int8", [1, 1, 1, 1], [3], 0.25, 0), g.weights("int32", [1], [-7], 0.125, 0)], 1, {}, "/block/conv/Conv");
+    const y = g.dequantize(g.quantize(conv, 0.25, 5, "uint8"), 0.25, 5, "uint8");
+    const [conv2] = g.node("Conv", [y, g.weights("int8", [1, 1, 1, 1], [2], 0.125, 0), g.weights("int32", [1], [2], 0.03125, 0)], 1, {}, "/block/conv2/Conv");
+    g.quantize(conv2, 0.25, 5, "uint8", "z");
+    g.output("z", "uint8");
+    return g;
+  };
+  rejects(
+    { "block.conv": [-0.84375] },
+    /^the float bias covers 1 of the 2 layers with a bias; it lacks "block\.conv2" \(node "\/block\/conv2\/Conv"\)\. Add their biases/,
+    twoConvs(),
+  );
+  rejects({ "/block/conv2/Conv": [0.0625] }, /it lacks "block\.conv" \(node "\/block\/conv\/Conv"\)\./, twoConvs());
+  // Both layers covered: accepted.
+  assert.ok(convertGraph(twoConvs().build(), { floatBias: { "block.conv": [-0.84375], "block.conv2": [0.0625] } }).length > 0);
 });
 
 test("float bias: values must be float32 numbers", () => {

@@ -4,9 +4,10 @@ import { ParsedArgs } from "../args.js";
 import { Microq, loadBundle } from "../bundle.js";
 import { UsageError } from "../cli_errors.js";
 import { readBinaryFile } from "../model_files.js";
+import { formatModdableCreation, moddableCreation } from "../moddable/creation.js";
 import { escapeControlCharacters, stringifyJsonForTerminal } from "../text.js";
 
-export const INSPECT_USAGE = "microq inspect MODEL.tflite [--json]";
+export const INSPECT_USAGE = "microq inspect MODEL.tflite [--json] [--moddable]";
 
 export const INSPECT_HELP = `usage: ${INSPECT_USAGE}
 
@@ -15,7 +16,10 @@ every operator, the multiply-accumulates per invoke and the arena and persistent
 bytes; otherwise it lists the unsupported operators.
 
 options:
-  --json   print the report as JSON`;
+  --json       print the report as JSON
+  --moddable   print instead the "creation" block of a Moddable manifest that the model needs
+               (chunk and slot heaps, stack), with a comment line on how each figure is made up;
+               with --json, the block and its terms as JSON`;
 
 interface TensorReport {
   index: number;
@@ -162,6 +166,19 @@ export async function inspectCommand(args: ParsedArgs): Promise<void> {
   if (args.positional.length !== 1) throw new UsageError(`inspect takes one model file\nusage: ${INSPECT_USAGE}`);
   const path = args.positional[0];
   const bytes = readBinaryFile(path, "model");
-  const report = await buildInspectReport(await loadBundle(), path, bytes);
+  const microq = await loadBundle();
+  const report = await buildInspectReport(microq, path, bytes);
+  if (args.flags.has("moddable")) {
+    if (report.unsupported.length > 0) {
+      throw new microq.UnsupportedError(
+        `${path} uses operators microq cannot run (${report.unsupported.length}), so it has no creation block; ` +
+          "run microq inspect without --moddable to list them",
+        report.unsupported,
+      );
+    }
+    const estimate = moddableCreation(report);
+    process.stdout.write(args.flags.has("json") ? stringifyJsonForTerminal(estimate) + "\n" : formatModdableCreation(estimate) + "\n");
+    return;
+  }
   process.stdout.write(args.flags.has("json") ? stringifyJsonForTerminal(report) + "\n" : formatInspectReport(report) + "\n");
 }

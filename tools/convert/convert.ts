@@ -27,10 +27,13 @@ import { lowerFlatten, lowerReshape, lowerTranspose } from "./lower_layout.js";
 import { lowerCast, lowerClip, lowerDequantizeLinear, lowerDynamicQuantizeLinear, lowerIdentity, lowerQuantizeLinear, lowerRelu } from "./lower_qdq.js";
 import { readOnnxGraph } from "./onnx_graph.js";
 import { ConvertOptions, resolveConvertOptions } from "./options.js";
+import { quantizeFloatGraph } from "./post_training.js";
 import { removeUnusedNodes } from "./prune.js";
+import { useQuantizedIo } from "./quantized_io.js";
 
 export { moduleNameOfNode } from "./float_bias.js";
-export { ConvertOptionError, DEFAULT_SCHEME, MEMORY_FORMATS, parseFloatBias } from "./options.js";
+export { QuantizedIoError } from "./quantized_io.js";
+export { ConvertOptionError, DEFAULT_SCHEME, MEMORY_FORMATS, POST_TRAINING_SCHEME, QUANTIZE_TYPES, parseFloatBias } from "./options.js";
 export type { ConvertOptions } from "./options.js";
 
 /** ONNX op types the converter handles, each with its lowering. */
@@ -87,20 +90,25 @@ export class ConvertedModelError extends Error {
 
 /**
  * Converts an in-memory graph (from an .onnx file or a node test) to
- * .tflite bytes. The graph is pruned and folded in place. Throws
+ * .tflite bytes. The graph is pruned and folded in place, and a float
+ * graph is rewritten to QDQ form when options.quantize is "int8". With
+ * options.quantizedIo the graph inputs and outputs become quantized
+ * (quantized_io.ts). Throws
  * UnsupportedNodeError for a node the converter cannot lower,
  * OnnxModelError for an invalid graph, ConvertOptionError for an invalid
  * option (including a float bias that does not fit the graph), and
  * ConvertedModelError when the runtime cannot load the result.
  */
 export function convertGraph(graph: OnnxGraph, options: ConvertOptions = {}): Uint8Array {
-  const { scheme, memoryFormat, floatBias } = resolveConvertOptions(options);
+  const { scheme, memoryFormat, floatBias, calibration, quantizedIo } = resolveConvertOptions(options);
   if (graph.outputs.length === 0) {
     throw new OnnxModelError(`the ONNX graph "${graph.name}" has no outputs, so there is nothing to convert; export the model with its outputs`);
   }
   removeUnusedNodes(graph);
   foldConstants(graph);
   foldExpandedDynamicQuantize(graph);
+  if (calibration !== undefined) quantizeFloatGraph(graph, calibration);
+  if (quantizedIo) useQuantizedIo(graph);
   const floatBiasByNode = matchFloatBias(graph.nodes, floatBias);
   const lowering = new Lowering(graph, { scheme, floatBias: floatBiasByNode }, HANDLERS);
   lowering.run();

@@ -92,6 +92,15 @@ export function matchFloatBias(nodes: readonly GraphNode[], floatBias: ReadonlyM
     const found = layers.length === 0 ? "the model has no Conv, Gemm or MatMul layer" : `its layers are ${layers.map(describeLayer).join(", ")}`;
     throw new ConvertOptionError(`float bias ${names} ${unknown.length === 1 ? "names" : "name"} no Conv, Gemm or MatMul layer of the model; ${found}`);
   }
+
+  // A layer left out would keep the .onnx's rounded bias, so its outputs, and all that follow, would not be PyTorch's.
+  const missing = layers.filter((node) => hasBias(node) && !matched.has(node));
+  if (missing.length > 0) {
+    throw new ConvertOptionError(
+      `the float bias covers ${matched.size} of the ${matched.size + missing.length} layers with a bias; it lacks ${missing.map(describeLayer).join(", ")}. ` +
+        "Add their biases (the file must cover every Conv and Gemm layer with a bias), or convert without a float bias",
+    );
+  }
   return matched;
 }
 

@@ -22,6 +22,19 @@ export interface ConvertOptions {
    * bias of the .onnx (float_bias.ts).
    */
   floatBias?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * "int8" quantizes a float model after training (post_training.ts), from
+   * `calibration`. The scheme then defaults to "tflm".
+   */
+  quantize?: string;
+  /** Calibration inputs of post-training quantization: whole inputs of the model's one input, concatenated. */
+  calibration?: Float32Array;
+  /**
+   * Whether the model takes and returns quantized integers: a float input's
+   * QuantizeLinear and a float output's DequantizeLinear are dropped
+   * (quantized_io.ts). Default false: float inputs and outputs stay float.
+   */
+  quantizedIo?: boolean;
 }
 
 /** Options after defaults and checks. */
@@ -30,7 +43,17 @@ export interface ResolvedConvertOptions {
   memoryFormat: string;
   /** Float bias by key, as given; empty when the option is absent. */
   floatBias: ReadonlyMap<string, Float32Array>;
+  /** Calibration inputs when the float model is to be quantized to int8; undefined for an already quantized model. */
+  calibration: Float32Array | undefined;
+  /** Whether the graph inputs and outputs become quantized. */
+  quantizedIo: boolean;
 }
+
+/** Values of the quantize option: the types post-training quantization produces. */
+export const QUANTIZE_TYPES: readonly string[] = ["int8"];
+
+/** Scheme written for a model quantized by post-training quantization when the caller names none: TFLM's, so int8 kernels run it. */
+export const POST_TRAINING_SCHEME = "tflm";
 
 /**
  * An invalid conversion option: an unknown scheme or memory format, or a
@@ -45,7 +68,16 @@ export class ConvertOptionError extends Error {
 
 /** Applies the defaults and checks the names; throws ConvertOptionError naming the valid values. */
 export function resolveConvertOptions(options: ConvertOptions): ResolvedConvertOptions {
-  const scheme = options.scheme ?? DEFAULT_SCHEME;
+  if (options.quantize !== undefined && !QUANTIZE_TYPES.includes(options.quantize)) {
+    throw new ConvertOptionError(`quantization type "${options.quantize}" is not supported; use ${QUANTIZE_TYPES.join(" or ")}`);
+  }
+  if (options.quantize !== undefined && options.calibration === undefined) {
+    throw new ConvertOptionError("post-training quantization needs calibration data: pass calibration inputs (--calibration FILE)");
+  }
+  if (options.quantize === undefined && options.calibration !== undefined) {
+    throw new ConvertOptionError("calibration data is used only to quantize a float model; add the quantize option (--quantize int8)");
+  }
+  const scheme = options.scheme ?? (options.quantize === undefined ? DEFAULT_SCHEME : POST_TRAINING_SCHEME);
   if (!(SCHEME_NAMES as readonly string[]).includes(scheme)) {
     throw new ConvertOptionError(`requantization scheme "${scheme}" is unknown; use one of ${SCHEME_NAMES.join(", ")}`);
   }
@@ -54,7 +86,10 @@ export function resolveConvertOptions(options: ConvertOptions): ResolvedConvertO
     throw new ConvertOptionError(`memory format "${memoryFormat}" is unknown; use ${MEMORY_FORMATS.join(" or ")}`);
   }
   const floatBias = options.floatBias === undefined ? new Map<string, Float32Array>() : parseFloatBias(options.floatBias);
-  return { scheme, memoryFormat, floatBias };
+  if (options.quantizedIo !== undefined && typeof options.quantizedIo !== "boolean") {
+    throw new ConvertOptionError(`the quantizedIo option must be true or false, got ${String(options.quantizedIo)}`);
+  }
+  return { scheme, memoryFormat, floatBias, calibration: options.calibration, quantizedIo: options.quantizedIo === true };
 }
 
 /**

@@ -151,8 +151,11 @@ export function realBias(bias: ReferenceTensor | null, inputScale: number, weigh
   if (bias.values.length !== channels) {
     throw new FloatReferenceError(`bias has ${bias.values.length} elements, expected one per output channel (${channels})`);
   }
+  // A float32 bias (PyTorch's, kept by the converter) is in real units
+  // already; an int32 bias counts units of inputScale * weightScale.
+  const isReal = bias.type === TensorType.FLOAT32;
   for (let channel = 0; channel < channels; channel++) {
-    result[channel] = bias.values[channel] * inputScale * channelScale(weights, channel);
+    result[channel] = isReal ? bias.values[channel] : bias.values[channel] * inputScale * channelScale(weights, channel);
   }
   return result;
 }

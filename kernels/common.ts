@@ -137,7 +137,7 @@ export function checkWeightQuantization(op: OperatorDef, weights: TensorDef, cha
 export function perChannelMultipliers(
   op: OperatorDef,
   inputScale: number,
-  weightScales: readonly number[],
+  weightScales: ArrayLike<number>,
   outputScale: number,
   channels: number,
 ): { multipliers: Int32Array; shifts: Int32Array } {

@@ -32,9 +32,13 @@ export interface TensorDef {
   /** Byte offset of constant data in the model buffer, or -1 for a tensor without data. */
   readonly dataOffset: number;
   readonly isVariable: boolean;
-  /** Per-tensor or per-channel scales, as float32 values widened to double. */
-  readonly scale: readonly number[];
-  readonly zeroPoint: readonly number[];
+  /**
+   * Per-tensor or per-channel scales, as stored in the file. A typed array
+   * costs 4 bytes an element where an XS array costs a 16-byte slot.
+   */
+  readonly scale: Float32Array;
+  /** Zero points, one per scale. The file stores int64 values, and the parser rejects any outside int32. */
+  readonly zeroPoint: Int32Array;
   readonly quantizedDimension: number;
 }
 
@@ -228,58 +232,71 @@ function parseTensors(reader: FlatBufferReader, subgraph: TableRef, buffers: Buf
   return tensors;
 }
 
+// Shared by every tensor without quantization, which saves two typed arrays
+// per tensor. Sharing is safe because an empty typed array cannot be changed.
+const NO_SCALES = new Float32Array(0);
+const NO_ZERO_POINTS = new Int32Array(0);
+
 function parseQuantization(
   reader: FlatBufferReader,
   tensor: TableRef,
   subject: string,
   shape: readonly number[],
-): { scale: number[]; zeroPoint: number[]; quantizedDimension: number } {
+): { scale: Float32Array; zeroPoint: Int32Array; quantizedDimension: number } {
   const table = reader.fieldTable(tensor, 4, "quantization", `${tensor.label}.quantization`);
-  const scale: number[] = [];
-  const zeroPoint: number[] = [];
-  if (table === null) return { scale, zeroPoint, quantizedDimension: 0 };
+  if (table === null) return { scale: NO_SCALES, zeroPoint: NO_ZERO_POINTS, quantizedDimension: 0 };
 
   const scaleVector = reader.fieldVector(table, 2, "scale", 4);
   const zeroPointVector = reader.fieldVector(table, 3, "zero_point", 8);
   const quantizedDimension = reader.fieldInt32(table, 6, "quantized_dimension", 0);
-  if (scaleVector !== null) {
-    for (let i = 0; i < scaleVector.length; i++) {
-      scale.push(reader.view.getFloat32(scaleVector.start + 4 * i, true));
-    }
-  }
-  if (zeroPointVector !== null) {
-    for (let i = 0; i < zeroPointVector.length; i++) {
-      zeroPoint.push(reader.int64(zeroPointVector.start + 8 * i, `${subject} zero_point[${i}]`));
-    }
-  }
-  if (scale.length !== zeroPoint.length && !(scale.length > 0 && zeroPoint.length === 0)) {
+  const scaleStart = scaleVector === null ? 0 : scaleVector.start;
+  const scaleCount = scaleVector === null ? 0 : scaleVector.length;
+  const zeroPointStart = zeroPointVector === null ? 0 : zeroPointVector.start;
+  const zeroPointCount = zeroPointVector === null ? 0 : zeroPointVector.length;
+  if (scaleCount !== zeroPointCount && !(scaleCount > 0 && zeroPointCount === 0)) {
     throw new InvalidModelError(
-      `${subject} has ${scale.length} scales but ${zeroPoint.length} zero points; the file is corrupted`,
+      `${subject} has ${scaleCount} scales but ${zeroPointCount} zero points; the file is corrupted`,
     );
   }
   // Converters copy the weights' quantized_dimension onto 1-D bias tensors,
   // where it can be out of range, so only an in-range dimension is checked
   // against the scale count. Kernels check the dimension they rely on.
-  if (scale.length > 1) {
+  if (scaleCount > 1) {
     const inRange = quantizedDimension >= 0 && quantizedDimension < shape.length;
     let channels = -1;
     if (inRange) channels = shape[quantizedDimension];
     else if (shape.length === 1) channels = shape[0];
-    if (channels !== scale.length) {
+    if (channels !== scaleCount) {
       throw new InvalidModelError(
-        `${subject} has ${scale.length} per-channel scales, but dimension ${quantizedDimension} of ` +
+        `${subject} has ${scaleCount} per-channel scales, but dimension ${quantizedDimension} of ` +
           `shape [${shape}] does not have that many channels; the file is corrupted`,
       );
     }
   }
-  for (let i = 0; i < scale.length; i++) {
-    const s = scale[i];
+
+  if (scaleCount === 0) return { scale: NO_SCALES, zeroPoint: NO_ZERO_POINTS, quantizedDimension };
+
+  const scale = new Float32Array(scaleCount);
+  for (let i = 0; i < scaleCount; i++) {
+    const s = reader.view.getFloat32(scaleStart + 4 * i, true);
     if (!(s >= 0) || !Number.isFinite(s)) {
       throw new InvalidModelError(`${subject} scale[${i}] is ${s}, not a finite non-negative number; the file is corrupted`);
     }
+    scale[i] = s;
   }
-  // A missing zero_point vector means zero points of 0.
-  while (zeroPoint.length < scale.length) zeroPoint.push(0);
+  // A missing zero_point vector means zero points of 0, which Int32Array
+  // starts with.
+  const zeroPoint = new Int32Array(scaleCount);
+  for (let i = 0; i < zeroPointCount; i++) {
+    const label = `${subject} zero_point[${i}]`;
+    const z = reader.int64(zeroPointStart + 8 * i, label);
+    if (z < -0x80000000 || z > 0x7fffffff) {
+      throw new InvalidModelError(
+        `${label} is ${z}, outside the int32 range; the file is corrupted or was not written for a microcontroller`,
+      );
+    }
+    zeroPoint[i] = z;
+  }
   return { scale, zeroPoint, quantizedDimension };
 }
 

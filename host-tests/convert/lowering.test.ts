@@ -198,7 +198,7 @@ test("Gemm without transB: per-column weight scales", () => {
 
   assert.equal(operatorNames(model), ["FULLY_CONNECTED"]);
   const fcWeights = parseModel(model).tensors.find((t) => t.name.endsWith("/weights"))!;
-  assert.equal([fcWeights.shape, fcWeights.scale, fcWeights.quantizedDimension], [[2, 3], [0.25, 0.5], 0]);
+  assert.equal([fcWeights.shape, Array.from(fcWeights.scale), fcWeights.quantizedDimension], [[2, 3], [0.25, 0.5], 0]);
   // Multipliers sx * sw[n] / sy are 1 and 2.
   const expected = [0, 1].map((n) => clamp([0, 1, 2].reduce((acc, k) => acc + (x[k] - 2) * weights[k * 2 + n], 0) * (n + 1) + 30, 0, 255));
   assert.equal(runNchw(model, x, [1, 3], [1, 2]), expected);

@@ -221,8 +221,8 @@ export function tensorDef(
     byteLength: elementCount * tensorTypeBytes(type),
     dataOffset: -1,
     isVariable: false,
-    scale,
-    zeroPoint,
+    scale: Float32Array.from(scale),
+    zeroPoint: Int32Array.from(zeroPoint),
     quantizedDimension: 0,
   };
 }

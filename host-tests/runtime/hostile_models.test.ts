@@ -66,6 +66,44 @@ test("work limit rejects a huge convolution", async () => {
   );
 });
 
+function zeroPointModel(zeroPoints: number[]): Uint8Array {
+  const scales = zeroPoints.map(() => 0.05);
+  return writeModel({
+    tensors: [
+      { name: "in", type: "int32", shape: [1, zeroPoints.length], scale: scales, zeroPoint: zeroPoints, quantizedDimension: 1 },
+      activation("out", [1, zeroPoints.length]),
+    ],
+    operators: [],
+    inputs: [0],
+    outputs: [1],
+  });
+}
+
+test("zero points at the int32 limits parse", async () => {
+  const microq = await loadBundle();
+  const tensor = microq.parseModel(zeroPointModel([-0x80000000, 0x7fffffff])).tensors[0];
+  assert.ok(tensor.zeroPoint instanceof Int32Array);
+  assert.equal(Array.from(tensor.zeroPoint), [-2147483648, 2147483647]);
+  assert.ok(tensor.scale instanceof Float32Array);
+  assert.equal(Array.from(tensor.scale), [Math.fround(0.05), Math.fround(0.05)]);
+});
+
+for (const [zeroPoints, index, value] of [
+  [[0, 0x80000000], 1, "2147483648"],
+  [[-0x80000001, 0], 0, "-2147483649"],
+  [[2 ** 52, 0], 0, "4503599627370496"],
+] as const) {
+  test(`zero point ${value} is rejected at parse`, async () => {
+    const microq = await loadBundle();
+    assert.throws(() => microq.parseModel(zeroPointModel([...zeroPoints])), (error: Error) => {
+      return (
+        error instanceof microq.InvalidModelError &&
+        error.message.includes(`tensor 0 "in" zero_point[${index}] is ${value}, outside the int32 range`)
+      );
+    });
+  });
+}
+
 test("graph input stored as a constant is rejected", async () => {
   const microq = await loadBundle();
   const model = writeModel({

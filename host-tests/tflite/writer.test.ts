@@ -153,8 +153,8 @@ test("round trip: tensors", () => {
       assert.is(tensor.dataOffset % 16, 0, `${what} data is 16-byte aligned`);
     }
     const scales = (spec.scale ?? []).map((s) => Math.fround(s));
-    assert.equal(tensor.scale, scales, `${what} scale (as float32)`);
-    assert.equal(tensor.zeroPoint, spec.zeroPoint ?? scales.map(() => 0), `${what} zero point`);
+    assert.equal(Array.from(tensor.scale), scales, `${what} scale (as float32)`);
+    assert.equal(Array.from(tensor.zeroPoint), spec.zeroPoint ?? scales.map(() => 0), `${what} zero point`);
     assert.is(tensor.quantizedDimension, spec.quantizedDimension ?? 0, `${what} quantized_dimension`);
   });
 });
@@ -425,8 +425,8 @@ function specOf(model: ModelDef): ModelSpec {
     type: tensorTypeName(tensor.type) as TensorTypeName,
     shape: tensor.shape,
     data: tensorData(model, tensor.index),
-    scale: tensor.scale.length > 0 ? tensor.scale : undefined,
-    zeroPoint: tensor.scale.length > 0 ? tensor.zeroPoint : undefined,
+    scale: tensor.scale.length > 0 ? Array.from(tensor.scale) : undefined,
+    zeroPoint: tensor.scale.length > 0 ? Array.from(tensor.zeroPoint) : undefined,
     quantizedDimension: tensor.quantizedDimension,
     isVariable: tensor.isVariable,
   }));

@@ -6,9 +6,9 @@
 // Resource shim does. tools/moddable/heap_cost.ts reads microq-xs-host's heap counters
 // after a full collection before and after `new Interpreter(model)`, with the model
 // already in the heap, so the difference is what the interpreter keeps alive. That is:
-// the arena, the persistent parameters, the parsed model (on this 64-bit host each array
-// element is a 32-byte slot, and person_detect keeps 5,476 per-channel scales and as many
-// zero points) and the bytecode the host copies for each closure the kernels create
+// the arena, the persistent parameters, the parsed model (on this 64-bit host each plain
+// array element is a 32-byte slot, while person_detect's 5,476 per-channel scales and as
+// many zero points are 4-byte typed array elements) and the bytecode the host copies for each closure the kernels create
 // (a device keeps bytecode in flash). The test subtracts the first three and requires
 // the rest to be far below the 219 KB of weights. A positive control gives the Interpreter a
 // copy of the model made inside the measured step and checks that the counters show it.
@@ -33,19 +33,21 @@ async function personDetect() {
   const microq = await loadBundle();
   const parsed = microq.parseModel(model);
   let elements = 0;
+  let typedBytes = 0;
   let nameBytes = 0;
   let weightBytes = 0;
   for (const tensor of parsed.tensors) {
-    elements += tensor.scale.length + tensor.zeroPoint.length + tensor.shape.length;
+    elements += tensor.shape.length;
+    typedBytes += tensor.scale.byteLength + tensor.zeroPoint.byteLength;
     nameBytes += tensor.name.length;
     if (tensor.dataOffset >= 0) weightBytes += tensor.byteLength;
   }
   for (const op of parsed.operators) elements += op.inputs.length + op.outputs.length;
-  return { entry, model, parsed, elements, nameBytes, weightBytes };
+  return { entry, model, parsed, elements, typedBytes, nameBytes, weightBytes };
 }
 
 test("Interpreter from buffer: weights not copied", async () => {
-  const { model, elements, nameBytes, weightBytes } = await personDetect();
+  const { model, elements, typedBytes, nameBytes, weightBytes } = await personDetect();
   assert.ok(weightBytes > 200_000, `person_detect weights ${weightBytes} bytes`);
 
   const cost = await measureXsHeapCost(model);
@@ -53,7 +55,9 @@ test("Interpreter from buffer: weights not copied", async () => {
   assert.ok(cost.model.chunkBytes >= model.byteLength, "the counters see the model buffer itself");
   assert.is(cost.arenaBytes, 55_296);
 
-  const parsedModelBytes = elements * HOST_SLOT_BYTES + nameBytes;
+  // Plain arrays take a slot per element. The scale and zero point typed arrays take
+  // their bytes plus chunk headers, which this lower bound leaves out.
+  const parsedModelBytes = elements * HOST_SLOT_BYTES + typedBytes + nameBytes;
   const rest = cost.interpreter.chunkBytes - cost.arenaBytes - cost.persistentBytes - parsedModelBytes;
   assert.ok(rest >= 0, `interpreter chunks ${cost.interpreter.chunkBytes} are below their known parts`);
   assert.ok(rest < 40_000, `${rest} chunk bytes beyond arena, parameters and parsed model; weights are ${weightBytes}`);

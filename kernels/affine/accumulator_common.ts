@@ -99,7 +99,7 @@ export interface AffineWeights {
   /** Zero-copy view of the weights in the model buffer. */
   readonly data: QuantizedArray;
   /** One scale, or one per output channel; empty when the tensor has none. */
-  readonly scales: readonly number[];
+  readonly scales: ArrayLike<number>;
   /** Zero point of every output channel (a per-tensor zero point repeated). */
   readonly zeroPoints: Int32Array;
   /** True when some channel's zero point is not 0, so kernels need input sums. */
@@ -146,7 +146,7 @@ export function readChannelQuantization(
   channels: number,
   channelDimension: number,
   scaleRequired: boolean,
-): readonly number[] {
+): ArrayLike<number> {
   const scaleCount = tensor.scale.length;
   const zeroPointCount = tensor.zeroPoint.length;
   const countIsValid = (n: number, allowNone: boolean) => n === 1 || n === channels || (allowNone && n === 0);
@@ -268,7 +268,7 @@ export function prepareOutputStage(
   op: OperatorDef,
   kind: AccumulatorLayer["kind"],
   input: ActivationQuantization,
-  weightScales: readonly number[],
+  weightScales: ArrayLike<number>,
   bias: Int32Array | Float32Array | null,
   output: TensorDef,
   channels: number,

@@ -34,7 +34,7 @@ export interface AccumulatorLayer {
   readonly kind: "conv" | "fully_connected";
   readonly inputScale: number;
   /** One scale per output channel, or a single per-tensor scale. */
-  readonly weightScales: readonly number[];
+  readonly weightScales: ArrayLike<number>;
   readonly outputScale: number;
   readonly outputZeroPoint: number;
   /** Output channels; weightScales has 1 or `channels` entries. */

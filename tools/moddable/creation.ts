@@ -10,35 +10,46 @@
 // What microq needs, and how each figure was obtained (tools/moddable/heap_cost.ts and
 // stack_probe.ts measure them again on microq-xs-host):
 // - chunk: the model's arena (arenaBytes) and persistent parameters (persistentBytes), plus
-//   the parsed model that the interpreter keeps: 16 bytes per element of each tensor's
-//   scale, zero point and shape arrays and of each operator's input and output lists, and
-//   each tensor name as a string; plus RUNTIME_CHUNK_BYTES for the bundle's own tables
+//   the parsed model that the interpreter keeps. That is 16 bytes per element of each
+//   tensor's shape array and of each operator's input and output lists, 4 bytes per
+//   element of each tensor's scale (Float32Array) and zero point (Int32Array) plus
+//   TYPED_ARRAY_CHUNK_BYTES for each non-empty one, and each tensor name as a string.
+//   RUNTIME_CHUNK_BYTES is added for the bundle's own tables
 //   and APP_CHUNK_BYTES for the app. The weights are not counted: they stay in the model
 //   buffer, which a Resource keeps in flash. The chunk figures measured on the host cannot
 //   be used as they are: the host's XS copies every function's bytecode into the chunk
 //   heap when the function is created (xsRun.c, XS_CODE_CODE), which a device build,
 //   whose code is linked into flash, does not do. Loading the bundle on the host keeps
-//   5,717 slots and 217,024 chunk bytes alive; loading a copy wrapped in one function,
-//   which copies the whole bytecode once and runs nothing, keeps 202,936 chunk bytes, so
-//   nearly all of the 217,024 is bytecode.
+//   5,740 slots and 217,336 chunk bytes alive. For an earlier bundle that kept 217,024
+//   chunk bytes, a copy wrapped in one function, which copies the whole bytecode once and
+//   runs nothing, kept 202,936, so nearly all of the chunk figure is bytecode.
 // - heap: BUNDLE_SLOTS measured after loading the bundle on microq-xs-host (live slots
 //   after a full collection), plus SLOTS_BASE + SLOTS_PER_TENSOR per tensor +
 //   SLOTS_PER_OPERATOR per operator for the interpreter, a bound fitted to the slots that
-//   `new Interpreter` and the first invoke keep alive on the host (hello_world_int8 759,
-//   micro_speech_quantized 811, person_detect 5,592; the bound gives 1,030, 1,140 and
-//   6,480), plus APP_SLOTS. Slot counts are the same on a 32-bit device.
+//   `new Interpreter` and the first invoke keep alive on the host (hello_world_int8 859,
+//   micro_speech_quantized 897, person_detect 6,468; the bound gives 1,130, 1,240 and
+//   7,370), plus APP_SLOTS. A quantized tensor's scale and zero point typed arrays take
+//   about 10 of its slots. Slot counts are the same on a 32-bit device.
 // - stack: the deepest need measured by stack_probe.ts, creating person_detect's
 //   interpreter (900 slots below the caller; one invoke 550 to 660), plus 636 slots for
 //   the frames above it (the app's, the timer's, Moddable's startup).
 import type { InspectReport } from "../commands/inspect.js";
 
-export const BUNDLE_SLOTS = 5717;
+export const BUNDLE_SLOTS = 5740;
 export const SLOTS_BASE = 400;
-export const SLOTS_PER_TENSOR = 30;
+export const SLOTS_PER_TENSOR = 40;
 export const SLOTS_PER_OPERATOR = 110;
 export const APP_SLOTS = 1024;
 /** Bytes of one array element on a 32-bit device: an XS slot. */
 export const DEVICE_SLOT_BYTES = 16;
+/** Bytes of one float32 scale or int32 zero point in a typed array. */
+export const TYPED_ELEMENT_BYTES = 4;
+/**
+ * Chunk bytes that each non-empty typed array's buffer adds to its elements, a bound for
+ * the chunk header (XS's txChunk: a size and a pointer, 8 bytes on a 32-bit device and 16
+ * on the 64-bit host) and alignment padding (the host rounds the data up to 8 bytes).
+ */
+export const TYPED_ARRAY_CHUNK_BYTES = 16;
 /** The bundle's module-level tables (operator names, kernel maps) and small per-layer arrays. */
 export const RUNTIME_CHUNK_BYTES = 16 * 1024;
 export const APP_CHUNK_BYTES = 8 * 1024;
@@ -65,22 +76,29 @@ function roundUp(value: number, step: number): number {
   return Math.ceil(value / step) * step;
 }
 
+/** Chunk bytes of a typed array of 4-byte elements. Empty ones cost nothing because the parser shares one. */
+function typedArrayBytes(length: number): number {
+  return length === 0 ? 0 : length * TYPED_ELEMENT_BYTES + TYPED_ARRAY_CHUNK_BYTES;
+}
+
 /** Computes the creation block for a model that microq can prepare. */
 export function moddableCreation(report: InspectReport): CreationEstimate {
   if (report.arenaBytes === null || report.persistentBytes === null) {
     throw new Error("the model cannot be prepared, so it has no creation block: remove its unsupported operators first");
   }
   let elements = 0;
+  let typedBytes = 0;
   let nameBytes = 0;
   for (const tensor of report.tensors) {
-    elements += tensor.scale.length + tensor.zeroPoint.length + tensor.shape.length;
+    elements += tensor.shape.length;
+    typedBytes += typedArrayBytes(tensor.scale.length) + typedArrayBytes(tensor.zeroPoint.length);
     nameBytes += tensor.name.length + DEVICE_SLOT_BYTES;
   }
   for (const op of report.operators) elements += op.inputs.length + op.outputs.length;
   const chunkTerms = {
     arena: report.arenaBytes,
     persistent: report.persistentBytes,
-    model: elements * DEVICE_SLOT_BYTES + nameBytes,
+    model: elements * DEVICE_SLOT_BYTES + typedBytes + nameBytes,
     runtime: RUNTIME_CHUNK_BYTES,
     app: APP_CHUNK_BYTES,
   };

@@ -49,8 +49,8 @@ export function referenceTensor(tensor: TensorDef, bytes: Uint8Array): Reference
     type: tensor.type,
     shape: tensor.shape,
     values: decodeValues(bytes, tensor.type),
-    scale: tensor.scale,
-    zeroPoint: tensor.zeroPoint,
+    scale: Array.from(tensor.scale),
+    zeroPoint: Array.from(tensor.zeroPoint),
     quantizedDimension: tensor.quantizedDimension,
   };
 }

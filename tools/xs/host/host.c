@@ -14,8 +14,15 @@
  * - heapSlotCount() returns the slots in use after the last collection plus those allocated since.
  * - heapChunkBytesInUse() returns the chunk bytes in use after the last collection plus those allocated since.
  * - heapChunkBytesTaken() returns the chunk bytes handed out from the heap blocks since the last compaction.
+ * - heapArrayBufferBytes() returns the byte lengths of all ArrayBuffers whose slots are in
+ *   use, summed. After gc() that is the data of the live ArrayBuffers, without the chunk
+ *   headers, code and other chunks that heapChunkBytesInUse() also counts.
  * - resetMeter(limit, index) returns the computation meter and sets it to index. It ignores the limit.
  * - performance.now() returns milliseconds from a monotonic clock.
+ * - readOnlyResource(path) reads the file at path into memory outside the XS heaps
+ *   and returns a petrified host buffer over it, as Moddable's Resource does for
+ *   data in flash. Typed arrays and DataView can view it, and a write through them
+ *   throws a TypeError. A relative path is resolved from the current folder.
  * - Base64, TextDecoder and TextEncoder are the Moddable modules that xsnap also installs.
  *
  * The counter functions return numbers, which XS keeps in the stack slot of the
@@ -118,6 +125,32 @@ static void host_heapChunkBytesTaken(xsMachine* the)
 	xsResult = xsNumber(total);
 }
 
+/*
+ * Walks the slot heaps, like the sweep in xsMemory.c. A free slot has the undefined kind,
+ * so right after a collection only live ArrayBuffers are counted. A host buffer (such as
+ * readOnlyResource's) is a host object, not an ArrayBuffer, and is not counted.
+ */
+static void host_heapArrayBufferBytes(xsMachine* the)
+{
+	xsNumberValue total = 0;
+	txSlot* heap = the->firstHeap;
+	while (heap) {
+		txSlot* slot = heap + 1;
+		txSlot* limit = heap->value.reference;
+		while (slot < limit) {
+			if ((slot->kind == XS_ARRAY_BUFFER_KIND) && slot->value.arrayBuffer.address) {
+				txSlot* info = slot->next;
+				if (info && (info->kind == XS_BUFFER_INFO_KIND))
+					total += (xsNumberValue)((info->value.bufferInfo.maxLength > info->value.bufferInfo.length)
+						? info->value.bufferInfo.maxLength : info->value.bufferInfo.length);
+			}
+			slot++;
+		}
+		heap = heap->next;
+	}
+	xsResult = xsNumber(total);
+}
+
 /* Same contract as xsnap's resetMeter. The xsnap CLI also ignores the limit unless it runs with -l. */
 static void host_resetMeter(xsMachine* the)
 {
@@ -132,6 +165,53 @@ static void host_performanceNow(xsMachine* the)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	xsResult = xsNumber((xsNumberValue)now.tv_sec * 1000.0 + (xsNumberValue)now.tv_nsec / 1000000.0);
+}
+
+static void freeResource(void* data)
+{
+	c_free(data);
+}
+
+/*
+ * The host object is created first, with freeResource as its destructor and no
+ * data, so that the collector frees the bytes once the object is unreachable.
+ * Until xsSetHostBuffer hands the bytes to the object, every failure frees them here.
+ */
+static void host_readOnlyResource(xsMachine* the)
+{
+	char* path;
+	FILE* file;
+	long size;
+	void* data;
+
+	if (xsToInteger(xsArgc) < 1)
+		xsTypeError("readOnlyResource(path): the path is missing");
+	xsResult = xsNewHostObject(freeResource);
+	path = xsToString(xsArg(0));
+	file = fopen(path, "rb");
+	if (!file)
+		xsUnknownError("readOnlyResource: cannot open %s: check that the file exists and is readable", path);
+	if (fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0) {
+		fclose(file);
+		xsUnknownError("readOnlyResource: cannot find the size of %s", path);
+	}
+	if (size == 0 || size > 0x7FFFFFFF) {
+		fclose(file);
+		xsRangeError("readOnlyResource: %s has %ld bytes: expected 1 to 2147483647", path, size);
+	}
+	data = c_malloc((size_t)size);
+	if (!data) {
+		fclose(file);
+		xsUnknownError("readOnlyResource: no memory for the %ld bytes of %s", size, path);
+	}
+	if (fread(data, 1, (size_t)size, file) != (size_t)size) {
+		c_free(data);
+		fclose(file);
+		xsUnknownError("readOnlyResource: cannot read the %ld bytes of %s", size, path);
+	}
+	fclose(file);
+	xsSetHostBuffer(xsResult, data, (xsIntegerValue)size);
+	xsPetrifyHostBuffer(xsResult);
 }
 
 static void defineFunction(xsMachine* the, xsSlot* target, char* name, xsCallback callback, xsIntegerValue length)
@@ -151,7 +231,9 @@ static void defineGlobals(xsMachine* machine)
 		defineFunction(the, &xsGlobal, "heapSlotCount", host_heapSlotCount, 0);
 		defineFunction(the, &xsGlobal, "heapChunkBytesInUse", host_heapChunkBytesInUse, 0);
 		defineFunction(the, &xsGlobal, "heapChunkBytesTaken", host_heapChunkBytesTaken, 0);
+		defineFunction(the, &xsGlobal, "heapArrayBufferBytes", host_heapArrayBufferBytes, 0);
 		defineFunction(the, &xsGlobal, "resetMeter", host_resetMeter, 2);
+		defineFunction(the, &xsGlobal, "readOnlyResource", host_readOnlyResource, 1);
 
 		xsVar(1) = xsNewObject();
 		defineFunction(the, &xsVar(1), "now", host_performanceNow, 0);

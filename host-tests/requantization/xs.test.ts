@@ -128,4 +128,25 @@ for (const name of SCHEME_NAMES) {
   });
 }
 
+test("toFloat32 on XS rounds int32 values as Math.fround does on Node", async () => {
+  // XS's own Math.fround leaves int32-typed values unchanged, so these are
+  // the values that tell a correct toFloat32 apart on XS.
+  const values: number[] = [0, 1, -1, 16777216, 16777217, 16777218, 16777219, -16777217, -16777219, 33554434, 33554435,
+    33554438, 2147483520, 2147483584, 2147483585, 2147483647, -2147483648, -2147483647, 0.1, -1.5e-40, 3.4e38, 1e39];
+  let state = 2024;
+  for (let i = 0; i < 2000; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) | 0;
+    values.push(state >> (i & 7), (state >> 9) * 0.37);
+  }
+  // The results are printed as numbers, not stored into a Float32Array,
+  // which would round a wrong result and hide it.
+  const main = `import { toFloat32 } from "./runtime/requantization/common.mjs";
+const values = ${JSON.stringify(values)};
+print(values.map((value) => String(toFloat32(value))).join(","));
+`;
+  const result = await runXsModule({ ...runtimeFiles(), "main.mjs": main }, "main.mjs");
+  assert.is(result.error, undefined, `XS threw: ${JSON.stringify(result.error)}`);
+  assert.equal(result.stdout.trim(), values.map((value) => String(Math.fround(value))).join(","));
+});
+
 test.run();

@@ -31,25 +31,40 @@ export function roundHalfAway(x: number): number {
   return (negativeTie ? rounded - 1 : rounded) + 0;
 }
 
-const float32View = new Float32Array(1);
+/** Largest integer magnitude that float32 represents exactly with all smaller ones: 2^24. */
+const FLOAT32_EXACT_INTEGER = 0x1000000;
 
 /**
  * Rounds x to the nearest float32, ties to even, as Math.fround specifies.
  * NOTE: XS's Math.fround (xsMath.c in @agoric/xsnap 0.15.0) returns an
- * integer-typed argument unchanged, so 16777217 stays 16777217 there; a
- * Float32Array store rounds on every engine.
+ * argument that XS stores as an int32 unchanged, so 16777217 stays
+ * 16777217 there. Every int32 value is therefore rounded here with integer
+ * operations, and only other values go to Math.fround. No typed array is
+ * written, so the bundle stays safe to preload into flash.
  */
 export function toFloat32(x: number): number {
-  float32View[0] = x;
-  return float32View[0];
+  if (x !== (x | 0) || x === 0) return Math.fround(x);
+  const magnitude = x < 0 ? -x : x;
+  if (magnitude <= FLOAT32_EXACT_INTEGER) return x;
+  // 2^24 < magnitude <= 2^31: keep the 24 leading significant bits. The
+  // dropped low bits number 1 to 8, so unit is at most 256.
+  const unit = 2 ** (8 - Math.clz32(magnitude));
+  const remainder = magnitude % unit;
+  let rounded = magnitude - remainder;
+  const half = unit / 2;
+  // Ties go to the even multiple of unit.
+  if (remainder > half || (remainder === half && (rounded / unit) % 2 === 1)) rounded += unit;
+  return x < 0 ? -rounded : rounded;
 }
 
-const bitsView = new Uint32Array(float32View.buffer);
-
-/** IEEE-754 bit pattern of x rounded to float32, as an unsigned integer. */
+/**
+ * IEEE-754 bit pattern of x rounded to float32, as an unsigned integer.
+ * It allocates a 4-byte buffer, so it belongs in prepare, not in invoke.
+ */
 export function float32Bits(x: number): number {
-  float32View[0] = x;
-  return bitsView[0];
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, toFloat32(x), true);
+  return view.getUint32(0, true);
 }
 
 /**

@@ -84,7 +84,7 @@ export function findKernel(builtinCode: number): Kernel | undefined {
   return kernels.get(builtinCode);
 }
 
-/** The kernel of a custom operator, by its custom code. */
+/** Returns the kernel of a custom operator, by its custom code. */
 export function findCustomKernel(customCode: string): Kernel | undefined {
   return customKernels.get(customCode);
 }

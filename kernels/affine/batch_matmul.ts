@@ -169,7 +169,9 @@ export const affineBatchMatMulKernel: Kernel = {
               }
               acc = dot - rhsZeroPoints[column] * rowSum - columnTerms[termsStart + column];
               value = requantizer.requantize(acc, column);
-              outputData[outputOffset++] = value < min ? min : value > max ? max : value;
+              if (value < min) value = min;
+              else if (value > max) value = max;
+              outputData[outputOffset++] = value;
             }
           }
         }

@@ -136,7 +136,9 @@ export const affineConv2dKernel: Kernel = {
                   for (j = 0; j < count; j++) {
                     acc = dots[j] - weightZeroPoints[channel + j] * inputSum - offsets[channel + j];
                     value = requantizer.requantize(acc, channel + j);
-                    outputData[outputOffset + channel + j] = value < min ? min : value > max ? max : value;
+                    if (value < min) value = min;
+                    else if (value > max) value = max;
+                    outputData[outputOffset + channel + j] = value;
                   }
                 }
               }

@@ -140,7 +140,9 @@ export const affineDepthwiseConv2dKernel: Kernel = {
                     : inputZeroPoint * (weightSums[channel] - tapCount * weightZeroPoints[channel]);
                   acc = products[channel] - weightZeroPoints[channel] * inputSums[inputChannel] - offset;
                   value = requantizer.requantize(acc, channel);
-                  outputData[outputOffset + channel] = value < min ? min : value > max ? max : value;
+                  if (value < min) value = min;
+                  else if (value > max) value = max;
+                  outputData[outputOffset + channel] = value;
                 }
               }
               outputOffset += outputChannels;

@@ -114,7 +114,9 @@ export const affineFullyConnectedKernel: Kernel = {
             for (j = 0; j < count; j++) {
               acc = dots[j] - weightZeroPoints[unit + j] * inputSum - offsets[unit + j];
               value = requantizer.requantize(acc, unit + j);
-              outputData[outputOffset + unit + j] = value < min ? min : value > max ? max : value;
+              if (value < min) value = min;
+              else if (value > max) value = max;
+              outputData[outputOffset + unit + j] = value;
             }
           }
           outputOffset += units;

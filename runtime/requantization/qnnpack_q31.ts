@@ -48,7 +48,7 @@ function q31Shift(scaleBits: number): number {
   return 126 - (scaleBits >>> 23);
 }
 
-/** The Q31 product rounded with ties toward +infinity, then the right shift with ties away from zero. */
+/** Rounds the Q31 product with ties toward +infinity, then shifts right with ties away from zero. */
 function multiplyShiftQ31(x: number, multiplierQ31: number, shift: number): number {
   return roundingDivideByPOT(saturatingRoundingDoublingHighMul(x, multiplierQ31), shift);
 }

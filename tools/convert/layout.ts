@@ -72,7 +72,7 @@ export function toTfliteOrder<T extends { length: number; [index: number]: numbe
 
 /**
  * For a value flattened from NHWC storage: the ONNX (NCHW) flat feature
- * index of each stored position. Stored position (h*W + w)*C + c holds ONNX
+ * index of each stored position. Stored position (h*W + w)*C + c contains ONNX
  * feature c*H*W + h*W + w.
  */
 export function nhwcFeatureOrder(channels: number, height: number, width: number): Int32Array {

@@ -42,7 +42,7 @@ export interface LoweringOptions {
   floatBias?: ReadonlyMap<GraphNode, FloatBias>;
 }
 
-/** Where a value is read: a node input, or the graph output list. */
+/** Place where a value is read: a node input, or the graph output list. */
 export interface ValueUse {
   node: GraphNode | undefined;
   inputIndex: number;
@@ -272,7 +272,7 @@ export class Lowering {
   }
 }
 
-/** Throws when a value holds features in NHWC order and is read by something other than a fully connected layer. */
+/** Throws when a value contains features in NHWC order and is read by something other than a fully connected layer. */
 export function rejectFeatureOrder(node: GraphNode | undefined, value: TensorValue, what: string): void {
   if (value.featureOrder === undefined) return;
   const message = `${what} is a flattened NHWC tensor whose feature order only a following fully connected layer can absorb`;

@@ -29,7 +29,7 @@ type BiasSource =
   /** An int32 constant in units of input scale times weight scale (QLinearConv). */
   | { kind: "accumulator"; tensor: ConstantTensor };
 
-/** What the layer writes: a quantized tensor, or the raw int32 accumulator (ConvInteger, MatMulInteger). */
+/** Output of the layer: a quantized tensor, or the raw int32 accumulator (ConvInteger, MatMulInteger). */
 interface LayerOutput {
   name: string;
   quantization: QuantParams | undefined;

@@ -6,8 +6,8 @@
 // becomes available once the clock reaches (n + 1) * 20 ms.
 //
 // The last SLICE_COUNT slices are kept in a ring buffer; copyWindowTo() writes them
-// oldest first into the model's input. Before the first slices arrive the ring holds
-// the feature value of silence (-128, the smallest int8 value); TFLM starts from 0,
+// oldest first into the model's input. Before the first slices arrive the ring contains
+// the feature value of silence (-128, the smallest int8 value). TFLM starts from 0,
 // which this model scores as "no".
 
 export const SLICE_SIZE = 40;

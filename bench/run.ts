@@ -25,7 +25,9 @@ import { readBinaryFile } from "../tools/model_files.js";
 const TFLM_MODELS_FOLDER = resolve(REPOSITORY_ROOT, "..", "shared", "fixtures", "tflm", "models");
 const DIGITS_FOLDER = resolve(REPOSITORY_ROOT, "examples", "pytorch-digits");
 const MODEL_PATHS = [
-  ...["hello_world_int8", "micro_speech_quantized", "person_detect"].map((name) => resolve(TFLM_MODELS_FOLDER, `${name}.tflite`)),
+  ...["hello_world_int8", "micro_speech_quantized", "person_detect", "keyword_scrambled_8bit", "trained_lstm_int8", "dtln_noise_suppression"].map(
+    (name) => resolve(TFLM_MODELS_FOLDER, `${name}.tflite`),
+  ),
   ...["qnnpack-qnnpack", "onednn-onednn", "onednn-fbgemm"].map((name) => resolve(DIGITS_FOLDER, `${name}.tflite`)),
 ];
 const ENGINES: readonly BenchEngine[] = ["xs", "node", "quickjs"];

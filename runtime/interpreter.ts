@@ -9,6 +9,7 @@ import { ModelDef, OperatorDef, TensorDef, parseModel } from "./model.js";
 import { ARENA_ALIGNMENT, PlanRequest, planMemory } from "./planner.js";
 import { TensorView, createTensorView } from "./tensor_view.js";
 import { validateGraph } from "./validate_graph.js";
+import { TensorType } from "./tensor_types.js";
 import { Kernel, PrepareContext, PreparedOp } from "../kernels/kernel.js";
 import { findCustomKernel, findKernel } from "../kernels/registry.js";
 import { MemoryFormat, RequantizationScheme, SchemeName } from "./requantization/scheme.js";
@@ -90,6 +91,12 @@ export class Interpreter {
   private readonly arena: ArrayBuffer;
   /** Arena byte offset of each tensor that lives in the arena. */
   private readonly tensorOffsets: Map<number, number>;
+  /** The whole arena as bytes, for resetState(). */
+  private readonly arenaView: Uint8Array;
+  /** Variable tensors (recurrent state): arena start, end and the byte value each resets to. */
+  private readonly stateStarts: Int32Array;
+  private readonly stateEnds: Int32Array;
+  private readonly stateFills: Int32Array;
 
   constructor(source: ModelSource, options: InterpreterOptions | null = {}) {
     options = checkOptions(options);
@@ -122,7 +129,10 @@ export class Interpreter {
         scheme,
         memoryFormat,
         tensor: (index) => tensorAt(model, op, index),
-        isConstant: (index) => tensorAt(model, op, index).dataOffset >= 0,
+        isConstant: (index) => {
+          const tensor = tensorAt(model, op, index);
+          return tensor.dataOffset >= 0 && !tensor.isVariable;
+        },
         constantBytes: (index) => constantBytes(bytes, tensorAt(model, op, index), op),
         constantInt32: (index) => {
           const tensor = tensorAt(model, op, index);
@@ -209,6 +219,13 @@ export class Interpreter {
     this.persistentBytes = persistentBytes;
     this.preparedOps = prepared;
 
+    this.arenaView = new Uint8Array(arena);
+    const stateTensors = model.tensors.filter((t) => t.isVariable && tensorOffsets.has(t.index));
+    this.stateStarts = Int32Array.from(stateTensors, (t) => tensorOffsets.get(t.index) as number);
+    this.stateEnds = Int32Array.from(stateTensors, (t) => (tensorOffsets.get(t.index) as number) + t.byteLength);
+    this.stateFills = Int32Array.from(stateTensors, stateResetByte);
+    this.resetState();
+
     this.inputs = model.inputs.map((index) => graphTensorView(model, bytes, arena, tensorOffsets, index, "input"));
     this.outputs = model.outputs.map((index) => graphTensorView(model, bytes, arena, tensorOffsets, index, "output"));
 
@@ -258,6 +275,17 @@ export class Interpreter {
     );
   }
 
+  /**
+   * Resets every variable tensor (the state of SVDF and LSTM operators) to
+   * its initial value, as TFLM's ResetVariableTensors does: the zero point
+   * for int8 tensors, zero for other types. The constructor does this once;
+   * call it again between independent input sequences. Allocates nothing.
+   */
+  resetState(): void {
+    const starts = this.stateStarts;
+    for (let i = 0; i < starts.length; i++) this.arenaView.fill(this.stateFills[i], starts[i], this.stateEnds[i]);
+  }
+
   /** Runs the graph once on the current input data. Allocates nothing. */
   invoke(): void {
     const ops = this.preparedOps;
@@ -294,6 +322,12 @@ export class Interpreter {
     }
     throw new InvalidModelError(`tensor ${index} "${tensor.name}" is not used by any operator, so it has no memory`);
   }
+}
+
+/** The byte a variable tensor is filled with on reset: an int8 tensor's zero point, otherwise 0. */
+function stateResetByte(tensor: TensorDef): number {
+  if (tensor.type === TensorType.INT8 && tensor.zeroPoint.length > 0) return tensor.zeroPoint[0] & 0xff;
+  return 0;
 }
 
 function checkOptions(options: InterpreterOptions | null): InterpreterOptions {

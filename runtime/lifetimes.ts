@@ -9,7 +9,9 @@ export function tensorLifetimes(model: ModelDef): Map<number, [number, number]> 
   const touch = (index: number, at: number) => {
     if (index < 0) return;
     const tensor = model.tensors[index];
-    if (tensor.dataOffset >= 0) return;
+    // Constants stay in the model buffer; a variable tensor lives in the
+    // arena even when the file gives it initial data, which TFLM ignores too.
+    if (tensor.dataOffset >= 0 && !tensor.isVariable) return;
     const lifetime = lifetimes.get(index);
     if (lifetime === undefined) lifetimes.set(index, [at, at]);
     else {

@@ -25,6 +25,9 @@ export function createMemoryContext(
         `tensor ${index} "${tensor.name}" is ${tensorTypeName(tensor.type)}, read as a ${8 * elementBytes}-bit type; this is a kernel bug`,
       );
     }
+    // Arena first: a variable tensor lives there even when the file gives it data.
+    const offset = tensorOffsets.get(index);
+    if (offset !== undefined) return [arena, offset];
     if (tensor.dataOffset >= 0) {
       const absolute = bytes.byteOffset + tensor.dataOffset;
       if (absolute % elementBytes === 0) return [bytes.buffer, absolute];
@@ -32,11 +35,7 @@ export function createMemoryContext(
       notePersistentBytes(copy.byteLength);
       return [copy.buffer, 0];
     }
-    const offset = tensorOffsets.get(index);
-    if (offset === undefined) {
-      throw new InvalidModelError(`tensor ${index} "${tensor.name}" has no arena memory; this is a planner bug`);
-    }
-    return [arena, offset];
+    throw new InvalidModelError(`tensor ${index} "${tensor.name}" has no arena memory; this is a planner bug`);
   };
   return {
     int8: (index) => {

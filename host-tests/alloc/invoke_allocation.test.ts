@@ -8,8 +8,19 @@ import * as assert from "uvu/assert";
 import { measureV8Allocations } from "../../tools/alloc/v8_allocation.js";
 import { measureXsAllocations, measureXsCallAllocations } from "../../tools/xs/allocation.js";
 import { TFLM_FIXTURES, readFixture, tflmModel } from "../fixtures.js";
+import { seanetCases, seanetOps } from "../seanet/seanet_cases.js";
 
-const MODELS = ["hello_world_int8", "micro_speech_quantized", "person_detect"];
+// mobilenet_v2 is left out: its 300 million multiply-accumulates per invoke
+// take too long for a counting loop; its operators are covered by the
+// seanet cases and person_detect.
+const MODELS = [
+  "hello_world_int8",
+  "micro_speech_quantized",
+  "person_detect",
+  "keyword_scrambled_8bit",
+  "trained_lstm_int8",
+  "dtln_noise_suppression",
+];
 
 test("XS counter detects an allocating call", async () => {
   const files = { "step.mjs": "const sink = []; export function step() { sink[0] = [1, 2]; }" };
@@ -29,6 +40,17 @@ for (const name of MODELS) {
     assert.is(count.chunkBytesInUse, 0, "chunk bytes in use");
   });
 }
+
+test("seanet operators: XS invoke allocates nothing", async () => {
+  // The first case of each operator: int16 activations and the int64 bias path.
+  for (const op of seanetOps()) {
+    const c = seanetCases(op)[0];
+    const count = await measureXsAllocations(c.model, 20, { inputs: c.inputs });
+    assert.is(count.slots, 0, `${op}/${c.name} slots`);
+    assert.is(count.chunkBytes, 0, `${op}/${c.name} chunk bytes taken`);
+    assert.is(count.chunkBytesInUse, 0, `${op}/${c.name} chunk bytes in use`);
+  }
+});
 
 test("V8 counter detects an allocating call", () => {
   const result = measureV8Allocations("", 2000, "allocating-control");

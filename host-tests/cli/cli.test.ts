@@ -15,6 +15,23 @@ import { CLI, assertOneLineError, microq, runCli } from "./run_cli.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "microq-cli-"));
 
+/** Writes a model of two EXP operators, which microq lacks, and returns its path. */
+function unsupportedModelPath(): string {
+  const tensor = (name: string) => ({ name, type: "int8" as const, shape: [1, 1], scale: [0.1], zeroPoint: [0] });
+  const path = join(workDir, "unsupported.tflite");
+  const model = writeModel({
+    tensors: [tensor("in"), tensor("middle"), tensor("out")],
+    operators: [
+      { op: "EXP", inputs: [0], outputs: [1] },
+      { op: "EXP", inputs: [1], outputs: [2] },
+    ],
+    inputs: [0],
+    outputs: [2],
+  });
+  writeFileSync(path, model);
+  return path;
+}
+
 function fixturePath(relative: string): string {
   return resolve(TFLM_FIXTURES, relative);
 }
@@ -108,9 +125,7 @@ test("model and input errors exit with 1 and one line", () => {
 
   assertOneLineError(microq("run", hello, "--input", input, "--input", input, "--output", output), /has 1 input tensor, but 2 --input files were given/);
 
-  const keyword = fixturePath("models/keyword_scrambled_8bit.tflite");
-  const keywordInput = fixturePath("cases/keyword_scrambled_8bit/rand0_in0.bin");
-  assertOneLineError(microq("run", keyword, "--input", keywordInput, "--output", output), /unsupported operators?:.*SVDF/);
+  assertOneLineError(microq("run", unsupportedModelPath(), "--input", input, "--output", output), /unsupported operators?:.*EXP/);
 });
 
 test("inspect: text and JSON", () => {
@@ -122,14 +137,20 @@ test("inspect: text and JSON", () => {
   assert.match(text.stdout, /requantization scheme: tflm/);
   assert.match(text.stdout, /unsupported: none/);
 
-  const json = microq("inspect", fixturePath("models/keyword_scrambled_8bit.tflite"), "--json");
+  const keyword = microq("inspect", fixturePath("models/keyword_scrambled_8bit.tflite"), "--json");
+  assert.is(keyword.status, 0, keyword.stderr);
+  const keywordReport = JSON.parse(keyword.stdout);
+  assert.is(keywordReport.operatorCounts.SVDF, 7);
+  assert.equal(keywordReport.unsupported, []);
+
+  const json = microq("inspect", unsupportedModelPath(), "--json");
   assert.is(json.status, 0, json.stderr);
   const report = JSON.parse(json.stdout);
-  assert.is(report.operatorCounts.SVDF, 7);
+  assert.is(report.operatorCounts.EXP, 2);
   assert.is(report.arenaBytes, null);
   assert.is(report.requantization, null);
   const unsupportedNames = new Set(report.unsupported.map((line: string) => line.split(" ")[2]));
-  assert.equal([...unsupportedNames], ["SVDF"]);
+  assert.equal([...unsupportedNames], ["EXP"]);
 });
 
 test("command --help prints its usage", () => {

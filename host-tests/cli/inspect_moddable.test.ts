@@ -13,10 +13,20 @@ import { measureXsHeapCost } from "../../tools/moddable/heap_cost.js";
 import { probeStackUse } from "../../tools/moddable/stack_probe.js";
 import { readFixture, tflmModel } from "../fixtures.js";
 import { assertOneLineError, microq } from "./run_cli.js";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { writeModel } from "../../tools/tflite/writer.js";
 import { TFLM_FIXTURES } from "../fixtures.js";
 
-const MODELS = ["hello_world_int8", "micro_speech_quantized", "person_detect"];
+const MODELS = [
+  "hello_world_int8",
+  "micro_speech_quantized",
+  "person_detect",
+  "keyword_scrambled_8bit",
+  "trained_lstm_int8",
+  "dtln_noise_suppression",
+];
 /** Bytecode the host copies into chunks for the closures that prepare creates (measured: at most about 12 KB). */
 const HOST_CODE_COPIES = 32 * 1024;
 
@@ -84,7 +94,17 @@ test("inspect --moddable: stack margin", () => {
 });
 
 test("inspect --moddable: unsupported model", () => {
-  assertOneLineError(microq("inspect", modelPath("trained_lstm_int8"), "--moddable"), /no creation block/);
+  // One EXP operator, which microq lacks.
+  const tensor = (name: string) => ({ name, type: "int8" as const, shape: [1, 4], scale: [0.1], zeroPoint: [0] });
+  const model = writeModel({ tensors: [tensor("in"), tensor("out")], operators: [{ op: "EXP", inputs: [0], outputs: [1] }], inputs: [0], outputs: [1] });
+  const dir = mkdtempSync(join(tmpdir(), "microq-moddable-"));
+  try {
+    const path = join(dir, "exp.tflite");
+    writeFileSync(path, model);
+    assertOneLineError(microq("inspect", path, "--moddable"), /no creation block/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

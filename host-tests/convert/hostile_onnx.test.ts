@@ -263,7 +263,7 @@ test("runtime check: rescale factor 2 under qnnpack-q31", () => {
 });
 
 test("runtime check: Sigmoid under tflm", () => {
-  // microq does not implement TFLM's fixed-point LOGISTIC, so the runtime rejects it under tflm.
+  // TFLM's fixed-point LOGISTIC takes int8 or int16, so the runtime rejects this uint8 one under tflm.
   const g = new TestGraph();
   g.input("x", "uint8", [1, 8]);
   const [sigmoid] = g.node("Sigmoid", [g.dequantize("x", 0.0625, 128, "uint8")]);

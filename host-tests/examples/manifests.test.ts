@@ -7,7 +7,9 @@ import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 
-import { REPOSITORY_ROOT } from "../../tools/bundle.js";
+import { REPOSITORY_ROOT, loadBundle } from "../../tools/bundle.js";
+import { buildInspectReport } from "../../tools/commands/inspect.js";
+import { moddableCreation } from "../../tools/moddable/creation.js";
 import { loadManifest, summarizeManifest } from "../../tools/sim/manifest.js";
 
 function manifestFiles(): string[] {
@@ -82,5 +84,18 @@ for (const file of manifestFiles()) {
     });
   }
 }
+
+test("each example's creation block is what inspect --moddable gives for its model", async () => {
+  const microq = await loadBundle();
+  // The example's model is the .tflite file its manifest's data names first.
+  for (const file of manifestFiles().slice(1)) {
+    const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as { data: Record<string, string | string[]>; creation: unknown };
+    const first = ([] as string[]).concat(manifest.data["*"])[0];
+    const model = path.resolve(path.dirname(file), `${first}.tflite`);
+    assert.ok(fs.existsSync(model), `${model} exists`);
+    const report = await buildInspectReport(microq, model, new Uint8Array(fs.readFileSync(model)));
+    assert.equal(manifest.creation, moddableCreation(report).creation, path.relative(REPOSITORY_ROOT, file));
+  }
+});
 
 test.run();

@@ -1,17 +1,20 @@
 // QUANTIZE: bit-exact against TFLM's reference kernel (commit 90b983c2) on
 // keyword_scrambled_8bit's int16-to-int8 and int16-to-int32 layers (rand0
-// dump) and on TFLM's single-op seanet quantize models. Hand cases cover the
-// float32 division and the rounding of each path, and the type pairs TFLM
-// accepts.
+// dump) and on TFLM's single-op seanet quantize models, and against an exact
+// BigInt Requantize for every integer type pair TFLM requantizes. Hand cases
+// cover the float32 division and the rounding of each path, and the type
+// pairs TFLM accepts.
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { quantizeKernel } from "../../kernels/quantize.js";
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { parseModel } from "../../runtime/model.js";
-import { TensorType } from "../../runtime/tensor_types.js";
+import { TensorType, tensorTypeName } from "../../runtime/tensor_types.js";
 import { readFixture } from "../fixtures.js";
+import { quantizeMultiplierReference } from "../requantization/tflite_reference.js";
 import { bytesOf, handOperator, modelOperator, prepareLayer, readDumpIndex, runDumpedLayer, runLayer, tensorDef } from "./layer_harness.js";
+import { TFLM_INTEGER_PAIRS, TYPE_RANGES, integerInputValues, referenceRequantize } from "./quantize_reference.js";
 
 const QUANTIZE = 114;
 
@@ -181,6 +184,64 @@ test("requantize within 1 LSB of double", () => {
       });
     }
   }
+});
+
+test("seanet quantize within 1 LSB of TFLite's golden", () => {
+  // TFLite's golden CSVs come from the TensorFlow Lite interpreter, not TFLM.
+  for (const [name, outputType] of [["quantize0", "int16"], ["quantize1", "int32"]] as const) {
+    const model = parseModel(readFixture(`seanet/quantize/${name}.tflite`));
+    const setup = modelOperator(model, 0);
+    const input = readFixture(`seanet/quantize/${name}_in0.bin`);
+    const bytes = runLayer(quantizeKernel, setup, new Map([[setup.op.inputs[0], input]])).get(setup.op.outputs[0])!;
+    const actual = outputType === "int16" ? new Int16Array(bytes.buffer) : new Int32Array(bytes.buffer);
+    const golden = new TextDecoder()
+      .decode(readFixture(`seanet/quantize/${name}_golden_${outputType}.csv`))
+      .trim()
+      .split(",")
+      .map(Number);
+    assert.is(actual.length, golden.length, `${name} element count`);
+    let maxDifference = 0;
+    actual.forEach((value, i) => (maxDifference = Math.max(maxDifference, Math.abs(value - golden[i]))));
+    assert.ok(maxDifference <= 1, `${name}: ${maxDifference} LSB from the golden`);
+  }
+});
+
+// Every integer type pair TFLM's quantize_common.cc requantizes, against the
+// BigInt transcription of reference_ops::Requantize in quantize_reference.ts.
+test("requantize matches TFLM for every integer pair", () => {
+  // Rescale factors run from flushed-to-zero through large left shifts. A
+  // factor of exactly 1 takes TFLM's same-scale path.
+  const ratios = [2 ** -40, 3e-10, 1e-7, 0.003, 0.37, 0.5, 1, 1.9, 7.5, 3317.25, 2 ** 20 + 0.3];
+  let seed = 0x5eed;
+  let compared = 0;
+  for (const [inputType, outputType] of TFLM_INTEGER_PAIRS) {
+    const [inMin, inMax] = TYPE_RANGES[inputType];
+    const [outMin, outMax] = TYPE_RANGES[outputType];
+    const values = integerInputValues(inputType, seed++);
+    for (const ratio of ratios) {
+      const outputScale = Math.fround(0.02);
+      const inputScale = Math.fround(outputScale * ratio);
+      const multiplier = quantizeMultiplierReference(inputScale / outputScale, false);
+      if (multiplier === null) continue;
+      // Zero points near the type limits make the int32 subtraction and addition wrap.
+      for (const [inputZeroPoint, outputZeroPoint] of [
+        [0, 0],
+        [inMin === 0 ? 128 : -3, outMin === 0 ? 120 : 5],
+        [inMax, outMin],
+        [inMin, outMax],
+      ]) {
+        const c: RequantizeCase = { inputType, outputType, inputScale, inputZeroPoint, outputScale, outputZeroPoint };
+        const actual = requantize(values, c);
+        const label = `${tensorTypeName(inputType)} to ${tensorTypeName(outputType)}, ratio ${ratio}, zero points ${inputZeroPoint} and ${outputZeroPoint}`;
+        for (let i = 0; i < values.length; i++) {
+          const expected = referenceRequantize(values[i], c, multiplier);
+          if (actual[i] !== expected) assert.is(actual[i], expected, `${label}, input ${values[i]}`);
+        }
+        compared += values.length;
+      }
+    }
+  }
+  assert.ok(compared > 1_000_000, `${compared} values compared`);
 });
 
 // ---------------------------------------------------------------------------

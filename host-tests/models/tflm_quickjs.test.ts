@@ -19,7 +19,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   return undefined;
 }
 
-for (const name of ["hello_world_int8", "micro_speech_quantized"]) {
+for (const name of ["hello_world_int8", "micro_speech_quantized", "keyword_scrambled_8bit", "trained_lstm_int8", "dtln_noise_suppression"]) {
   test(`${name}: TFLM cases bit-exact on QuickJS`, async () => {
     const entry = tflmModel(name);
     const model = readFixture(entry.model);

@@ -36,12 +36,12 @@ test("InvalidModelError for a non-TFLite file", async () => {
   assert.match(message, "pass a TensorFlow Lite flatbuffer");
 });
 
-test("UnsupportedError for a TANH operator", async () => {
+test("UnsupportedError for an EXP operator", async () => {
   const microq = await loadBundle();
   const tensor = (name: string) => ({ name, type: "int8" as const, shape: [1, 4], scale: [0.1], zeroPoint: [0] });
   const model = writeModel({
     tensors: [tensor("in"), tensor("out")],
-    operators: [{ op: "TANH", inputs: [0], outputs: [1] }],
+    operators: [{ op: "EXP", inputs: [0], outputs: [1] }],
     inputs: [0],
     outputs: [1],
   });
@@ -50,9 +50,9 @@ test("UnsupportedError for a TANH operator", async () => {
   assert.instance(error, microq.UnsupportedError);
   const { code, message, problems } = error as InstanceType<typeof microq.UnsupportedError>;
   assert.is(code, "UNSUPPORTED");
-  assert.match(message, "TANH");
+  assert.match(message, "EXP");
   assert.match(message, "Use only operators and types microq supports");
-  assert.equal(problems, ["operator 0 TANH (not implemented)"]);
+  assert.equal(problems, ["operator 0 EXP (not implemented)"]);
 });
 
 test("InvalidInputError for a typed array arena", async () => {

@@ -154,14 +154,22 @@ test("control characters in names stay out of messages", async () => {
 
 test("unsupported operators are summarized by name", async () => {
   const microq = await loadBundle();
-  const model = readFixture(tflmModel("keyword_scrambled_8bit").model);
+  // A chain of seven EXP operators, which microq lacks.
+  const tensors: TensorSpec[] = [];
+  for (let i = 0; i < 8; i++) tensors.push({ name: `t${i}`, type: "int8", shape: [1, 4], scale: [0.1], zeroPoint: [0] });
+  const model = writeModel({
+    tensors,
+    operators: Array.from({ length: 7 }, (_, i) => ({ op: "EXP", inputs: [i], outputs: [i + 1] })),
+    inputs: [0],
+    outputs: [7],
+  });
   try {
     new microq.Interpreter(model);
-    assert.unreachable("keyword_scrambled_8bit uses SVDF, which microq lacks");
+    assert.unreachable("a model of EXP operators must be rejected");
   } catch (error) {
     assert.instance(error, microq.UnsupportedError);
     const message = (error as Error).message;
-    assert.match(message, /not implemented: SVDF x7/);
+    assert.match(message, /not implemented: EXP x7/);
     assert.ok(message.length < 400, `message of ${message.length} characters`);
     assert.is((error as InstanceType<typeof microq.UnsupportedError>).problems.length, 7, "one problem per operator");
   }

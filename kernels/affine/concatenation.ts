@@ -1,6 +1,14 @@
-// CONCATENATION of uint8 or int8 tensors along any axis. An input whose
-// quantization equals the output's is copied. Any other input goes through
-// the scheme's rescale, tabulated at prepare for its 256 stored values.
+// CONCATENATION along any axis of tensors with an element type of 1, 2 or 4
+// bytes. An input whose quantization equals the output's is copied. A uint8
+// or int8 input with other quantization goes through the scheme's rescale,
+// tabulated at prepare for its 256 stored values. Inputs of other types must
+// share the output's quantization.
+//
+// Under the "tflm" scheme the checks follow TFLM's CONCATENATION
+// (tflite-micro 90b983c2, concatenation.cc): every int8 input must have the
+// output's scale and zero point, and int16 inputs and output must have zero
+// point 0 but may differ in scale, because TFLM copies their stored values
+// unchanged.
 
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
@@ -10,10 +18,12 @@ import { checkOutputCount, checkType, describeTensor } from "../common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import {
   ByteTable,
-  QuantizedArray,
+  ElementArray,
+  checkMovableType,
+  checkSameQuantization,
   describeOperator,
+  elementView,
   perTensorQuantization,
-  quantizedView,
   rescaleTable,
 } from "./elementwise_common.js";
 
@@ -24,7 +34,7 @@ interface ConcatenationPart {
   sliceLength: number;
   /** Offset of this input's slice within one outer slice of the output. */
   outputOffset: number;
-  /** Rescaling table, or null when the input's quantization equals the output's. */
+  /** Rescaling table of a uint8 or int8 input, or null when the stored values are copied. */
   table: ByteTable | null;
 }
 
@@ -36,8 +46,10 @@ export const affineConcatenationKernel: Kernel = {
     }
     checkOutputCount(op, 1);
     const output = context.tensor(op.outputs[0]);
-    checkType(op, output, "output", [TensorType.UINT8, TensorType.INT8]);
-    const outputQuantization = perTensorQuantization(op, output, "output");
+    checkMovableType(op, output, "output");
+    const isTflm = context.scheme.name === "tflm";
+    const isByteType = output.type === TensorType.UINT8 || output.type === TensorType.INT8;
+    if (isTflm && output.type === TensorType.INT16) checkInt16ZeroPoint(op, output, "output");
 
     const options = readConcatenationOptions(context.reader, op);
     // TFLite's concatenation accepts no fused activation either.
@@ -67,9 +79,19 @@ export const affineConcatenationKernel: Kernel = {
       const input = context.tensor(index);
       checkType(op, input, "input", [output.type]);
       checkJoinedShape(op, input, output, axis);
-      const quantization = perTensorQuantization(op, input, "input");
-      const sameQuantization = quantization.scale === outputQuantization.scale && quantization.zeroPoint === outputQuantization.zeroPoint;
-      const table = sameQuantization ? null : rescaleTable(context, input, quantization, output, outputQuantization);
+      let table: ByteTable | null = null;
+      if (isTflm && output.type === TensorType.INT16) {
+        checkInt16ZeroPoint(op, input, "input");
+      } else if (isByteType && !(isTflm && output.type === TensorType.INT8)) {
+        const quantization = perTensorQuantization(op, input, "input");
+        const outputQuantization = perTensorQuantization(op, output, "output");
+        const sameQuantization = quantization.scale === outputQuantization.scale && quantization.zeroPoint === outputQuantization.zeroPoint;
+        if (!sameQuantization) table = rescaleTable(context, input, quantization, output, outputQuantization);
+      } else {
+        // Stored values are copied: int8 under "tflm", which has no
+        // rescaling concatenation for int8, and types without a table.
+        checkSameQuantization(op, input, output, "input");
+      }
       parts.push({ tensor: input, sliceLength: input.shape[axis] * innerCount, outputOffset: axisTotal * innerCount, table });
       axisTotal += input.shape[axis];
     }
@@ -81,15 +103,17 @@ export const affineConcatenationKernel: Kernel = {
     }
     const outputSliceLength = output.shape[axis] * innerCount;
 
-    const inputViews: QuantizedArray[] = [];
-    let outputData: QuantizedArray = new Uint8Array(0);
+    // 1-byte tensors are viewed as Uint8Array: a table maps the stored byte
+    // (0 to 255) to the output value, whose low 8 bits are stored.
+    const inputViews: ElementArray[] = [];
+    let outputData: ElementArray = new Uint8Array(0);
 
     return {
       macs: 0,
       bind(memory: MemoryContext): void {
         inputViews.length = 0;
-        for (const part of parts) inputViews.push(quantizedView(memory, part.tensor));
-        outputData = quantizedView(memory, output);
+        for (const part of parts) inputViews.push(elementView(memory, part.tensor));
+        outputData = elementView(memory, output);
       },
       invoke(): void {
         const out = outputData;
@@ -105,7 +129,7 @@ export const affineConcatenationKernel: Kernel = {
             if (table === null) {
               for (let i = 0; i < sliceLength; i++) out[outIndex++] = input[inIndex++];
             } else {
-              for (let i = 0; i < sliceLength; i++) out[outIndex++] = table[input[inIndex++] & 0xff];
+              for (let i = 0; i < sliceLength; i++) out[outIndex++] = table[input[inIndex++]];
             }
             outBase += outputSliceLength;
           }
@@ -125,6 +149,16 @@ function checkJoinedShape(op: OperatorDef, input: TensorDef, output: TensorDef, 
     throw new InvalidModelError(
       `${describeOperator(op)}: input ${describeTensor(input)} has shape [${input.shape}], output ${describeTensor(output)} ` +
         `has shape [${output.shape}]; they must agree in every dimension but axis ${axis}, so the file is corrupted`,
+    );
+  }
+}
+
+/** Throws UnsupportedError unless an int16 tensor has zero point 0, as TFLM's int16 CONCATENATION requires. */
+function checkInt16ZeroPoint(op: OperatorDef, tensor: TensorDef, role: string): void {
+  if (tensor.scale.length > 1 || (tensor.zeroPoint.length > 0 && tensor.zeroPoint[0] !== 0)) {
+    throw new UnsupportedError(
+      `${describeOperator(op)}: ${role} ${describeTensor(tensor)} has zero points [${Array.from(tensor.zeroPoint)}]; ` +
+        `int16 CONCATENATION under the tflm scheme needs one zero point of 0, as TFLM does`,
     );
   }
 }

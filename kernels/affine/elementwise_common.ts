@@ -6,7 +6,7 @@
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
 import { TensorType, tensorTypeBytes, tensorTypeName } from "../../runtime/tensor_types.js";
-import { checkOutputCount, checkType, checkZeroPoint, describeTensor, typeRange } from "../common.js";
+import { checkZeroPoint, describeTensor, typeRange } from "../common.js";
 import { MemoryContext, PrepareContext } from "../kernel.js";
 
 /** Highest rank of the broadcast, pad and transpose loops. */
@@ -52,23 +52,6 @@ export function checkMovableType(op: OperatorDef, tensor: TensorDef, role: strin
         `${op.name} supports element types of 1, 2 or 4 bytes here`,
     );
   }
-}
-
-/**
- * Checks the single output and the input of an operator that moves elements
- * without reading them (PAD, PADV2, TRANSPOSE): one element type of 1, 2 or
- * 4 bytes, at most MAX_LOOP_RANK dimensions and the same quantization.
- * Returns the input and the output.
- */
-export function movedTensors(context: PrepareContext, op: OperatorDef): [TensorDef, TensorDef] {
-  checkOutputCount(op, 1);
-  const input = context.tensor(op.inputs[0]);
-  const output = context.tensor(op.outputs[0]);
-  checkMovableType(op, input, "input");
-  checkType(op, output, "output", [input.type]);
-  checkMaxRank(op, input, "input");
-  checkSameQuantization(op, input, output, "input");
-  return [input, output];
 }
 
 /** Throws InvalidModelError unless input and output have the same number of elements. */

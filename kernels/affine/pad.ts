@@ -1,8 +1,15 @@
 // PAD and PADV2 for tensors of up to six dimensions and element types of 1,
-// 2 or 4 bytes (int8, uint8, int16, int32, float32). As in TFLite, PAD fills
-// a quantized tensor with the output zero point, which is the real value 0,
-// and other tensors with 0. PADV2 fills with its constant_values scalar.
+// 2 or 4 bytes (int8, uint8, int16, int32, float32). PAD fills quantized
+// tensors with the output zero point, which is the real value 0, and other
+// tensors with 0. PADV2 fills with its constant_values scalar.
 // Paddings are a constant [rank, 2] tensor of non-negative counts.
+//
+// Under the "tflm" scheme the checks and the fill follow TFLM's PAD
+// (tflite-micro 90b983c2, pad_common.cc and pad.cc). An int16 tensor is
+// padded with 0 whatever its zero point, and input and output quantization
+// are not compared. Only an int8 constant_values must share the output's
+// quantization. The other schemes require equal quantization wherever a
+// stored value is copied.
 
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
@@ -15,11 +22,11 @@ import {
   checkSameQuantization,
   describeOperator,
   elementView,
-  movedTensors,
   padShape,
   readConstantIndices,
   zeroPointOf,
 } from "./elementwise_common.js";
+import { movementTensors } from "../movement/common.js";
 
 export const affinePadKernel: Kernel = {
   name: "PAD",
@@ -40,7 +47,8 @@ export const affinePadV2Kernel: Kernel = {
 };
 
 function preparePad(context: PrepareContext, op: OperatorDef, constant: TensorDef | null): PreparedOp {
-  const [input, output] = movedTensors(context, op);
+  const [input, output] = movementTensors(context, op);
+  const isTflm = context.scheme.name === "tflm";
   const rank = input.shape.length;
 
   const paddingsTensor = context.tensor(op.inputs[1]);
@@ -57,9 +65,10 @@ function preparePad(context: PrepareContext, op: OperatorDef, constant: TensorDe
   const expectedShape = input.shape.map((dim, d) => dim + paddings[2 * d] + paddings[2 * d + 1]);
   checkShape(op, output, "output", expectedShape);
 
-  if (constant !== null) checkConstantValue(op, constant, output);
-  const isQuantizedType = input.type === TensorType.INT8 || input.type === TensorType.UINT8 || input.type === TensorType.INT16;
-  const defaultPadValue = isQuantizedType ? zeroPointOf(output) : 0;
+  if (constant !== null) checkConstantValue(op, constant, output, isTflm);
+  const type = input.type;
+  const padsWithZeroPoint = type === TensorType.INT8 || type === TensorType.UINT8 || (type === TensorType.INT16 && !isTflm);
+  const defaultPadValue = padsWithZeroPoint ? zeroPointOf(output) : 0;
 
   // Loop bounds over six dimensions: the input sizes, the output sizes and
   // the padding before each input dimension.
@@ -127,9 +136,10 @@ function preparePad(context: PrepareContext, op: OperatorDef, constant: TensorDe
 /**
  * PADV2's constant_values: one element of the input type. A quantized
  * constant must share the output's quantization, because its stored value is
- * written unchanged.
+ * written unchanged. Under "tflm" only an int8 constant is checked, as in
+ * TFLM.
  */
-function checkConstantValue(op: OperatorDef, constant: TensorDef, output: TensorDef): void {
+function checkConstantValue(op: OperatorDef, constant: TensorDef, output: TensorDef, isTflm: boolean): void {
   checkType(op, constant, "constant_values", [output.type]);
   if (constant.elementCount !== 1) {
     throw new InvalidModelError(
@@ -137,5 +147,6 @@ function checkConstantValue(op: OperatorDef, constant: TensorDef, output: Tensor
         `expected a single element; the file is corrupted`,
     );
   }
-  if (constant.scale.length > 0) checkSameQuantization(op, constant, output, "constant_values");
+  const checksQuantization = isTflm ? constant.type === TensorType.INT8 : constant.scale.length > 0;
+  if (checksQuantization) checkSameQuantization(op, constant, output, "constant_values");
 }

@@ -1,7 +1,10 @@
 // TRANSPOSE of a tensor of up to six dimensions with an element type of 1, 2
 // or 4 bytes: output dimension d is input dimension perm[d], so
 // output[i0, ..., in] = input at index i_k along dimension perm[k]. The
-// permutation is a constant int32 (or int64) tensor.
+// permutation is a constant int32 (or int64) tensor. Quantization is checked
+// as in kernels/movement/common.ts: not at all under "tflm", where TFLM's
+// TRANSPOSE (tflite-micro 90b983c2) copies stored values without comparing
+// input and output quantization.
 
 import { InvalidModelError } from "../../runtime/errors.js";
 import { OperatorDef } from "../../runtime/model.js";
@@ -12,16 +15,16 @@ import {
   MAX_LOOP_RANK,
   describeOperator,
   elementView,
-  movedTensors,
   readConstantIndices,
   stridesOf,
 } from "./elementwise_common.js";
+import { movementTensors } from "../movement/common.js";
 
 export const affineTransposeKernel: Kernel = {
   name: "TRANSPOSE",
   prepare(context: PrepareContext, op: OperatorDef): PreparedOp {
     checkInputCount(op, 2, 2);
-    const [input, output] = movedTensors(context, op);
+    const [input, output] = movementTensors(context, op);
     const rank = input.shape.length;
 
     const permTensor = context.tensor(op.inputs[1]);

@@ -5,12 +5,13 @@
 // quantized hardswish and sigmoid (qnnpack and onednn engines) produce these
 // integers on every case the host tests hold.
 //
-// TFLM computes int8 LOGISTIC and HARD_SWISH in fixed point instead, so the
-// "tflm" scheme is rejected here rather than approximated.
+// Under the "tflm" scheme, int8 and int16 LOGISTIC and HARD_SWISH run on
+// TFLM's fixed-point kernels in kernels/activations/; what those decline
+// (uint8, other quantizations) is rejected here rather than approximated.
 
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
-import { TensorType } from "../../runtime/tensor_types.js";
+import { TensorType, tensorTypeName } from "../../runtime/tensor_types.js";
 import { checkInputCount, checkOutputCount, checkType, describeTensor } from "../common.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
 import {
@@ -52,9 +53,10 @@ function prepareTableOperator(context: PrepareContext, op: OperatorDef, real: (x
 
   if (context.scheme.name === "tflm") {
     throw new UnsupportedError(
-      `${describeOperator(op)}: input ${describeTensor(input)} uses the "tflm" requantization scheme, whose ` +
-        `${op.name} is TFLM's fixed-point kernel, which microq does not implement; choose another scheme ` +
-        `(for example "onnx" or "pytorch-qnnpack") to compute it through a table`,
+      `${describeOperator(op)}: input ${describeTensor(input)} is ${tensorTypeName(input.type)} under the "tflm" ` +
+        `requantization scheme, whose ${op.name} is TFLM's fixed-point kernel for int8 or int16 with TFLM's output ` +
+        `quantization; quantize the model to int8, or choose another scheme (for example "onnx" or ` +
+        `"pytorch-qnnpack") to compute it through a table`,
     );
   }
   if (input.elementCount !== output.elementCount) {

@@ -180,6 +180,13 @@ function runLayers(
       layers.push(row);
     }
   }
+  // Variable tensors (SVDF and LSTM state) as the invoke left them, which is
+  // what a TFLM dump holds for them.
+  for (const tensor of model.tensors) {
+    if (!tensor.isVariable || written.has(tensor.index)) continue;
+    written.set(tensor.index, interpreter.tensorBytes(tensor.index).slice());
+    layers.push(newRow(tensor, null, "state", tensorLsb(tensor)));
+  }
   return { layers, outputs: written };
 }
 

@@ -10,7 +10,18 @@ import {
   readPool2DOptions,
   readSoftmaxOptions,
 } from "../../runtime/schema/options.js";
+import { readLeakyReluOptions } from "../../runtime/schema/options_activation.js";
+import { readMulOptions, readSubOptions, readTflmAddOptions } from "../../runtime/schema/options_elementwise.js";
+import { readUnidirectionalSequenceLstmOptions } from "../../runtime/schema/options_lstm.js";
+import { readReducerOptions } from "../../runtime/schema/options_reduce.js";
+import { readSvdfOptions } from "../../runtime/schema/options_svdf.js";
+import { readConcatenationOptions } from "../../runtime/schema/options.js";
 import { TensorType } from "../../runtime/tensor_types.js";
+import { ActivationOperator, activationReference } from "./activations.js";
+import { binaryReference } from "./elementwise.js";
+import { meanReference } from "./mean.js";
+import { concatenationReference, padReference, transposeReference } from "./movement.js";
+import { lstmReference, svdfReference } from "./recurrent.js";
 import { conv2dReference } from "./conv2d.js";
 import { depthwiseConv2dReference } from "./depthwise_conv2d.js";
 import { dequantizeReference } from "./dequantize.js";
@@ -20,19 +31,37 @@ import { requantize } from "./quantization.js";
 import { quantizeReference } from "./quantize.js";
 import { reshapeReference } from "./reshape.js";
 import { softmaxReference } from "./softmax.js";
-import { FloatReferenceError, RealTensor, ReferenceTensor, decodeValues } from "./tensor.js";
+import { FloatReferenceError, RealTensor, ReferenceTensor, decodeValues, realValues } from "./tensor.js";
 
 /** Operators the float reference computes, by builtin name. */
 export const REFERENCE_OPERATORS = [
+  "ADD",
   "AVERAGE_POOL_2D",
+  "CONCATENATION",
   "CONV_2D",
   "DEPTHWISE_CONV_2D",
   "DEQUANTIZE",
+  "EXPAND_DIMS",
   "FULLY_CONNECTED",
+  "HARD_SWISH",
+  "LEAKY_RELU",
+  "LOGISTIC",
   "MAX_POOL_2D",
+  "MEAN",
+  "MUL",
+  "PAD",
+  "PADV2",
   "QUANTIZE",
+  "RELU",
+  "RELU6",
   "RESHAPE",
   "SOFTMAX",
+  "SQUEEZE",
+  "SUB",
+  "SVDF",
+  "TANH",
+  "TRANSPOSE",
+  "UNIDIRECTIONAL_SEQUENCE_LSTM",
 ] as const;
 
 /** The reference result for an operator's output tensor. */
@@ -128,9 +157,91 @@ function computeReal(
       return quantizeReference(requiredInput(0));
     case "DEQUANTIZE":
       return dequantizeReference(requiredInput(0));
+    case "ADD":
+      return binaryReference("add", requiredInput(0), requiredInput(1), readTflmAddOptions(reader, op).activation);
+    case "SUB":
+      return binaryReference("sub", requiredInput(0), requiredInput(1), readSubOptions(reader, op).activation);
+    case "MUL":
+      return binaryReference("mul", requiredInput(0), requiredInput(1), readMulOptions(reader, op).activation);
+    case "LOGISTIC":
+    case "TANH":
+    case "RELU":
+    case "RELU6":
+    case "HARD_SWISH":
+      return activationReference(op.name as ActivationOperator, requiredInput(0));
+    case "LEAKY_RELU":
+      return activationReference("LEAKY_RELU", requiredInput(0), readLeakyReluOptions(reader, op).alpha);
+    case "PAD":
+      return padReference(requiredInput(0), Array.from(requiredInput(1).values), 0);
+    case "PADV2": {
+      const constant = inputAt(2);
+      return padReference(requiredInput(0), Array.from(requiredInput(1).values), constant === null ? 0 : realValues(constant)[0]);
+    }
+    case "TRANSPOSE":
+      return transposeReference(requiredInput(0), Array.from(requiredInput(1).values));
+    case "CONCATENATION": {
+      const options = readConcatenationOptions(reader, op);
+      return concatenationReference(op.inputs.map((_, i) => requiredInput(i)), options.axis, options.activation);
+    }
+    case "SQUEEZE":
+    case "EXPAND_DIMS":
+      return reshapeReference(requiredInput(0), output.shape);
+    case "MEAN":
+      return meanReference(requiredInput(0), Array.from(requiredInput(1).values), readReducerOptions(reader, op).keepDims);
+    case "SVDF":
+      return svdfFromResetState(model, op, requiredInput, inputAt);
+    case "UNIDIRECTIONAL_SEQUENCE_LSTM":
+      return lstmFromResetState(model, op, requiredInput, inputAt);
     default:
       throw new FloatReferenceError(`operator ${op.name} has no float reference; it covers ${REFERENCE_OPERATORS.join(", ")}`);
   }
+}
+
+/**
+ * SVDF's first invoke after resetState(): the state is real 0 (its int8
+ * zero point or int16 0), whatever the variable tensor holds now.
+ */
+function svdfFromResetState(
+  model: ModelDef,
+  op: OperatorDef,
+  requiredInput: (position: number) => ReferenceTensor,
+  inputAt: (position: number) => ReferenceTensor | null,
+): RealTensor {
+  const options = readSvdfOptions(model.reader, op);
+  const state = new Float64Array(model.tensors[op.inputs[4]].elementCount);
+  return svdfReference(requiredInput(0), requiredInput(1), requiredInput(2), inputAt(3), state, options.rank, options.activation).output;
+}
+
+/**
+ * LSTM's first invoke after resetState(): hidden and cell state are real 0.
+ * Peepholes, projection and layer normalization are not modeled.
+ */
+function lstmFromResetState(
+  model: ModelDef,
+  op: OperatorDef,
+  requiredInput: (position: number) => ReferenceTensor,
+  inputAt: (position: number) => ReferenceTensor | null,
+): RealTensor {
+  for (const position of [9, 10, 11, 16, 17, 20, 21, 22, 23]) {
+    if (inputAt(position) !== null) {
+      throw new FloatReferenceError(`LSTM input ${position} (peephole, projection or layer norm) is not modeled by the float reference`);
+    }
+  }
+  const gate = (inputWeights: number, recurrentWeights: number, bias: number) => ({
+    input: requiredInput(inputWeights),
+    recurrent: requiredInput(recurrentWeights),
+    bias: requiredInput(bias),
+  });
+  const options = readUnidirectionalSequenceLstmOptions(model.reader, op);
+  const units = model.tensors[op.inputs[18]].elementCount;
+  const cells = model.tensors[op.inputs[19]].elementCount;
+  return lstmReference(
+    requiredInput(0),
+    { input: gate(1, 5, 12), forget: gate(2, 6, 13), cell: gate(3, 7, 14), output: gate(4, 8, 15) },
+    new Float64Array(units),
+    new Float64Array(cells),
+    { timeMajor: options.timeMajor, cellClip: options.cellClip, activation: options.activation },
+  );
 }
 
 /**

@@ -58,6 +58,8 @@ function valueBytes(type: number): number {
     case TensorType.INT32:
     case TensorType.FLOAT32:
       return 4;
+    case TensorType.INT64:
+      return 8;
     default:
       throw new FloatReferenceError(`tensor type ${tensorTypeName(type)} is not one the float reference reads`);
   }
@@ -75,6 +77,9 @@ function valueReader(view: DataView, type: number): (offset: number) => number {
       return (offset) => view.getInt32(offset, true);
     case TensorType.FLOAT32:
       return (offset) => view.getFloat32(offset, true);
+    case TensorType.INT64:
+      // A double holds an int64 bias exactly up to 2^53, far beyond any real bias.
+      return (offset) => Number(view.getBigInt64(offset, true));
     default:
       throw new FloatReferenceError(`tensor type ${tensorTypeName(type)} is not one the float reference reads`);
   }

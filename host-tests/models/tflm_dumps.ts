@@ -20,7 +20,7 @@ export interface ModelDump {
   tensors: DumpedTensor[];
 }
 
-/** The dump of case rand0, or undefined for models without one (mobilenet_v2). */
+/** Reads the dump of case rand0; returns undefined for models without one (mobilenet_v2). */
 export function readDump(modelName: string): ModelDump | undefined {
   const dir = resolve(TFLM_FIXTURES, "dumps", modelName, "rand0");
   if (!existsSync(resolve(dir, "index.json"))) return undefined;

@@ -13,15 +13,18 @@ import {
 import { readLeakyReluOptions } from "../../runtime/schema/options_activation.js";
 import { readMulOptions, readSubOptions, readTflmAddOptions } from "../../runtime/schema/options_elementwise.js";
 import { readUnidirectionalSequenceLstmOptions } from "../../runtime/schema/options_lstm.js";
+import { readStridedSliceOptions } from "../../runtime/schema/options_movement.js";
 import { readReducerOptions } from "../../runtime/schema/options_reduce.js";
 import { readSvdfOptions } from "../../runtime/schema/options_svdf.js";
+import { readTransposeConvOptions } from "../../runtime/schema/options_transpose_conv.js";
 import { readConcatenationOptions } from "../../runtime/schema/options.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { ActivationOperator, activationReference } from "./activations.js";
 import { binaryReference } from "./elementwise.js";
 import { meanReference } from "./mean.js";
-import { concatenationReference, padReference, transposeReference } from "./movement.js";
+import { concatenationReference, padReference, stridedSliceReference, transposeReference } from "./movement.js";
 import { lstmReference, svdfReference } from "./recurrent.js";
+import { transposeConvReference } from "./transpose_conv.js";
 import { conv2dReference } from "./conv2d.js";
 import { depthwiseConv2dReference } from "./depthwise_conv2d.js";
 import { dequantizeReference } from "./dequantize.js";
@@ -57,10 +60,12 @@ export const REFERENCE_OPERATORS = [
   "RESHAPE",
   "SOFTMAX",
   "SQUEEZE",
+  "STRIDED_SLICE",
   "SUB",
   "SVDF",
   "TANH",
   "TRANSPOSE",
+  "TRANSPOSE_CONV",
   "UNIDIRECTIONAL_SEQUENCE_LSTM",
 ] as const;
 
@@ -188,6 +193,26 @@ function computeReal(
       return reshapeReference(requiredInput(0), output.shape);
     case "MEAN":
       return meanReference(requiredInput(0), Array.from(requiredInput(1).values), readReducerOptions(reader, op).keepDims);
+    case "STRIDED_SLICE": {
+      const options = readStridedSliceOptions(reader, op);
+      if (options.ellipsisMask !== 0 || options.newAxisMask !== 0) {
+        throw new FloatReferenceError("STRIDED_SLICE with an ellipsis or new axis mask is not modeled by the float reference");
+      }
+      const spec = {
+        begin: Array.from(requiredInput(1).values),
+        end: Array.from(requiredInput(2).values),
+        strides: Array.from(requiredInput(3).values),
+        beginMask: options.beginMask,
+        endMask: options.endMask,
+        shrinkAxisMask: options.shrinkAxisMask,
+        offset: options.offset,
+      };
+      return stridedSliceReference(requiredInput(0), spec);
+    }
+    case "TRANSPOSE_CONV":
+      // Inputs: output shape, weights, input, optional bias. The output
+      // shape comes from the output tensor, as TFLM reads it.
+      return transposeConvReference(requiredInput(2), requiredInput(1), inputAt(3), output.shape, readTransposeConvOptions(reader, op));
     case "SVDF":
       return svdfFromResetState(model, op, requiredInput, inputAt);
     case "UNIDIRECTIONAL_SEQUENCE_LSTM":
@@ -199,7 +224,7 @@ function computeReal(
 
 /**
  * SVDF's first invoke after resetState(): the state is real 0 (its int8
- * zero point or int16 0), whatever the variable tensor holds now.
+ * zero point or int16 0), whatever the variable tensor contains now.
  */
 function svdfFromResetState(
   model: ModelDef,

@@ -67,3 +67,65 @@ export function concatenationReference(inputs: readonly ReferenceTensor[], axis:
   }
   return { shape, values };
 }
+
+export interface StridedSliceSpec {
+  begin: readonly number[];
+  end: readonly number[];
+  strides: readonly number[];
+  beginMask: number;
+  endMask: number;
+  shrinkAxisMask: number;
+  /** True when end[i] counts from begin[i]. */
+  offset: boolean;
+}
+
+/**
+ * STRIDED_SLICE as numpy indexes, one slice per dimension: negative indices
+ * count from the end, indices clamp to the dimension, a masked begin or end
+ * takes the first or last element in the stride's direction, and a shrunk
+ * dimension takes begin alone and is dropped. Ellipsis and new axes are not modeled.
+ */
+export function stridedSliceReference(input: ReferenceTensor, spec: StridedSliceSpec): RealTensor {
+  const rank = input.shape.length;
+  if (spec.begin.length > rank || spec.end.length !== spec.begin.length || spec.strides.length !== spec.begin.length) {
+    throw new FloatReferenceError(`STRIDED_SLICE specs of lengths ${spec.begin.length}, ${spec.end.length}, ${spec.strides.length} do not fit [${input.shape}]`);
+  }
+  const indices: number[][] = [];
+  const shape: number[] = [];
+  for (let d = 0; d < rank; d++) {
+    const n = input.shape[d];
+    if (d >= spec.begin.length) {
+      indices.push(Array.from({ length: n }, (_, i) => i));
+      shape.push(n);
+      continue;
+    }
+    const stride = spec.strides[d];
+    if (stride === 0) throw new FloatReferenceError(`STRIDED_SLICE stride ${d} is 0`);
+    const clamp = (i: number) => (stride > 0 ? Math.min(Math.max(i, 0), n) : Math.min(Math.max(i, -1), n - 1));
+    const normalize = (i: number) => (i < 0 ? i + n : i);
+    const bit = 1 << d;
+    const begin = spec.beginMask & bit ? (stride > 0 ? 0 : n - 1) : clamp(normalize(spec.begin[d]));
+    if (spec.shrinkAxisMask & bit) {
+      indices.push([begin]);
+      continue;
+    }
+    const rawEnd = spec.offset ? spec.begin[d] + spec.end[d] : spec.end[d];
+    const end = spec.endMask & bit ? (stride > 0 ? n : -1) : clamp(normalize(rawEnd));
+    const taken: number[] = [];
+    for (let i = begin; stride > 0 ? i < end : i > end; i += stride) taken.push(i);
+    indices.push(taken);
+    shape.push(taken.length);
+  }
+
+  const x = realValues(input);
+  const values: number[] = [];
+  const visit = (d: number, base: number) => {
+    if (d === rank) {
+      values.push(x[base]);
+      return;
+    }
+    for (const i of indices[d]) visit(d + 1, base * input.shape[d] + i);
+  };
+  visit(0, 0);
+  return { shape, values: Float64Array.from(values) };
+}

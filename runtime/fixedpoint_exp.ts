@@ -1,6 +1,6 @@
 // gemmlowp's fixed-point exp and reciprocal (fixedpoint/fixedpoint.h at
-// commit fda83bdc, the version TFLM builds against), as TFLM's int8 softmax
-// uses them, computed exactly with int32 arithmetic.
+// commit fda83bdc, the version TFLM builds against), as TFLM's int8 softmax,
+// LOGISTIC and TANH use them, computed exactly with int32 arithmetic.
 //
 // A value "in Qm" is an int32 raw value r that represents r / 2^(31 - m),
 // with m integer bits besides the sign, like gemmlowp's
@@ -142,13 +142,14 @@ const MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q2 = -1010580540;
 const ONE_Q2 = 1 << 29;
 
 /**
- * Returns 1 / (1 + a) in Q0 for a in Q0 within [0, 1), as gemmlowp's
- * one_over_one_plus_x_for_x_in_0_1: three Newton-Raphson iterations on the
- * half denominator (1 + a) / 2, started from the linear estimate
- * 48/17 - 32/17 * d. gemmlowp's own test allows an error of 6 raw units.
+ * Returns 2 / (1 + a) in Q2 for a in Q0 within [0, 1]: gemmlowp's three
+ * Newton-Raphson iterations on the half denominator (1 + a) / 2, started
+ * from the linear estimate 48/17 - 32/17 * d. Both of gemmlowp's
+ * one_over_one_plus_x_for_x_in_0_1 and one_minus_x_over_one_plus_x_for_x_in_0_1
+ * start from it.
  */
-export function oneOverOnePlusXForXIn01(a: number): number {
-  // halfDenominator is in [1/2, 1), so its reciprocal x stays in (1, 2] and
+function twoOverOnePlusXQ2(a: number): number {
+  // halfDenominator is in [1/2, 1], so its reciprocal x stays in [1, 2] and
   // fits Q2 with room to spare.
   const halfDenominator = roundingHalfSum(a, Q0_ONE);
   let x = (FORTY_EIGHT_OVER_SEVENTEEN_Q2 + saturatingRoundingDoublingHighMul(halfDenominator, MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q2)) | 0;
@@ -160,10 +161,26 @@ export function oneOverOnePlusXForXIn01(a: number): number {
     const correction = rescale(saturatingRoundingDoublingHighMul(x, oneMinusHalfDenominatorTimesX), 4, 2);
     x = (x + correction) | 0;
   }
+  return x;
+}
 
-  // x approximates 1 / halfDenominator = 2 / (1 + a), so the same raw value
-  // read in Q1 is 1 / (1 + a); rescaling Q1 to Q0 saturates 1 to Q0_ONE.
-  return rescale(x, 1, 0);
+/**
+ * Returns 1 / (1 + a) in Q0 for a in Q0 within [0, 1), as gemmlowp's
+ * one_over_one_plus_x_for_x_in_0_1. gemmlowp's own test allows an error of
+ * 6 raw units.
+ */
+export function oneOverOnePlusXForXIn01(a: number): number {
+  // 2 / (1 + a) in Q2 is, as the same raw value read in Q1, 1 / (1 + a);
+  // rescaling Q1 to Q0 saturates 1 to Q0_ONE.
+  return rescale(twoOverOnePlusXQ2(a), 1, 0);
+}
+
+/**
+ * Returns (1 - a) / (1 + a) in Q0 for a in Q0 within [0, 1], as gemmlowp's
+ * one_minus_x_over_one_plus_x_for_x_in_0_1: 2 / (1 + a) minus 1.
+ */
+export function oneMinusXOverOnePlusXForXIn01(a: number): number {
+  return rescale((twoOverOnePlusXQ2(a) - ONE_Q2) | 0, 2, 0);
 }
 
 /**

@@ -3,7 +3,7 @@
 // operator (which also rules out cycles).
 
 import { InvalidModelError, UnsupportedError } from "./errors.js";
-import { ModelDef } from "./model.js";
+import { ModelDef, OperatorDef } from "./model.js";
 import { isSupportedTensorType, tensorTypeName } from "./tensor_types.js";
 
 /** Checks tensor types and that every operator input exists before the operator runs. */
@@ -27,6 +27,12 @@ export function validateGraph(model: ModelDef): void {
   for (const op of model.operators) {
     for (const index of op.inputs) {
       if (index >= 0 && available[index] === 0) {
+        if (isStateInput(op, index)) {
+          throw new InvalidModelError(
+            `operator ${op.index} (${op.name}) keeps its state in tensor ${index} "${model.tensors[index].name}", ` +
+              `which is not a variable tensor; the converter must mark the state is_variable, so the file is corrupted`,
+          );
+        }
         throw new InvalidModelError(
           `operator ${op.index} (${op.name}) reads tensor ${index} "${model.tensors[index].name}" before any ` +
             `operator writes it; the graph is out of order or cyclic, so the file is corrupted`,
@@ -67,3 +73,14 @@ export function validateGraph(model: ModelDef): void {
   }
 }
 
+
+/** Input positions of the recurrent state that SVDF and UNIDIRECTIONAL_SEQUENCE_LSTM read and write. */
+const STATE_INPUT_POSITIONS: Readonly<Record<string, readonly number[]>> = {
+  SVDF: [4],
+  UNIDIRECTIONAL_SEQUENCE_LSTM: [18, 19],
+};
+
+function isStateInput(op: OperatorDef, tensorIndex: number): boolean {
+  const positions = STATE_INPUT_POSITIONS[op.name];
+  return positions !== undefined && positions.some((position) => op.inputs[position] === tensorIndex);
+}

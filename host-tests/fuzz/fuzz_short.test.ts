@@ -110,6 +110,16 @@ test("small models: 3000 mutants, no failures", async () => {
   await assertNoFailures(["hello_world_int8", "micro_speech_quantized"], 3000);
 });
 
+test("recurrent models: 3000 mutants, no failures", async () => {
+  await assertNoFailures(["keyword_scrambled_8bit", "trained_lstm_int8", "dtln_noise_suppression"], 3000);
+});
+
+test("seanet 16x8 models: 3200 mutants, no failures", async () => {
+  const names = FIXTURE_MODELS.filter((model) => model.name.startsWith("seanet_")).map((model) => model.name);
+  assert.is(names.length, 8);
+  await assertNoFailures(names, 3200);
+});
+
 test("person_detect: 200 mutants, no failures", async () => {
   await assertNoFailures(["person_detect"], 200);
 });

@@ -7,7 +7,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ModelSpec, OptionsSpec, TensorTypeName, writeModel } from "../../tools/tflite/writer.js";
 import { runModelOnXs } from "../../tools/xs/engine.js";
-import { SIGMOID_TABLE_Q16 } from "../../kernels/activations/int16_sigmoid_table.js";
 import {
   hardSwishRef,
   int16LogisticRef,
@@ -18,6 +17,7 @@ import {
   relu6Ref,
   reluRef,
 } from "./activations_reference.js";
+import { TFLM_SIGMOID_TABLE } from "./lstm_reference.js";
 
 interface XsCase {
   op: string;
@@ -33,7 +33,7 @@ const INT16_VALUES = Array.from({ length: 512 }, (_, i) => i * 128 - 32768 + (i 
 
 function int16Rescaled(isTanh: boolean, scale: number): (v: number) => number {
   const [multiplier, shift] = int16RescaleRef(scale, isTanh);
-  return (v) => (isTanh ? int16TanhRef : int16LogisticRef)(v, multiplier, shift, SIGMOID_TABLE_Q16);
+  return (v) => (isTanh ? int16TanhRef : int16LogisticRef)(v, multiplier, shift, TFLM_SIGMOID_TABLE);
 }
 
 const CASES: XsCase[] = [

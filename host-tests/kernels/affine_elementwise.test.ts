@@ -22,7 +22,7 @@ import { Interpreter } from "../../runtime/interpreter.js";
 import { schemeByName } from "../../runtime/requantization/registry.js";
 import { SchemeName } from "../../runtime/requantization/scheme.js";
 import { ModelSpec, OperatorSpec, TensorSpec, TensorTypeName, writeModel } from "../../tools/tflite/writer.js";
-import { bytesOf, typeRange } from "./test_data.js";
+import { bytesOf, typeRange, typedArrayOf } from "./test_data.js";
 
 /** The affine kernels by builtin code, so that no int8 kernel takes an operator here. */
 const AFFINE_KERNELS = new Map<number, Kernel>([
@@ -74,23 +74,6 @@ function flatten(index: readonly number[], shape: readonly number[]): number {
   let flat = 0;
   for (let d = 0; d < shape.length; d++) flat = flat * shape[d] + index[d];
   return flat;
-}
-
-function typedArrayOf(type: TensorTypeName, values: readonly number[]): ArrayBufferView {
-  switch (type) {
-    case "uint8":
-      return Uint8Array.from(values);
-    case "int8":
-      return Int8Array.from(values);
-    case "int16":
-      return Int16Array.from(values);
-    case "int32":
-      return Int32Array.from(values);
-    case "float32":
-      return Float32Array.from(values);
-    default:
-      throw new Error(`no typed array for ${type}`);
-  }
 }
 
 interface OneOperatorModel {

@@ -3,7 +3,11 @@
 // tests compute expected outputs with: QuantizeMultiplier
 // (quantization_util.cc), both MultiplyByQuantizedMultiplier overloads
 // (common.cc with gemmlowp's fixedpoint.h), CalculateActivationRangeQuantized
-// (kernel_util.cc) and ComputePaddingHeightWidth (padding.h).
+// (kernel_util.cc) and ComputePaddingHeightWidth (padding.h). The int32
+// MultiplyByQuantizedMultiplier is the exact one of
+// host-tests/requantization/tflite_reference.ts.
+
+import { multiplyDoubleRounding } from "../requantization/tflite_reference.js";
 
 /** TFLM's QuantizeMultiplier: [multiplierQ31, shift] with frexp and round half away from zero. */
 export function referenceQuantizeMultiplier(real: number): [number, number] {
@@ -27,29 +31,9 @@ export function referenceQuantizeMultiplier(real: number): [number, number] {
   return [q, exponent];
 }
 
-/** gemmlowp's SaturatingRoundingDoublingHighMul on int32 values. */
-function referenceHighMul(a: bigint, b: bigint): bigint {
-  if (a === -(1n << 31n) && b === -(1n << 31n)) return (1n << 31n) - 1n;
-  const product = a * b;
-  const nudge = product >= 0n ? 1n << 30n : 1n - (1n << 30n);
-  return (product + nudge) / (1n << 31n); // truncating, as C's int64 division
-}
-
-/** gemmlowp's RoundingDivideByPOT: ties away from zero. */
-function referenceDivideByPOT(x: bigint, exponent: number): bigint {
-  const e = BigInt(exponent);
-  const mask = (1n << e) - 1n;
-  const remainder = x & mask;
-  const threshold = (mask >> 1n) + (x < 0n ? 1n : 0n);
-  return (x >> e) + (remainder > threshold ? 1n : 0n);
-}
-
-/** TFLM's int32 MultiplyByQuantizedMultiplier (double rounding); x is an int32. */
+/** TFLM's int32 MultiplyByQuantizedMultiplier (double rounding), from the exact requantization reference; x is an int32. */
 export function referenceMultiplyInt32(x: bigint, multiplierQ31: number, shift: number): bigint {
-  const leftShift = shift > 0 ? shift : 0;
-  const rightShift = shift > 0 ? 0 : -shift;
-  const shifted = BigInt.asIntN(32, x * (1n << BigInt(leftShift)));
-  return referenceDivideByPOT(referenceHighMul(shifted, BigInt(multiplierQ31)), rightShift);
+  return BigInt(multiplyDoubleRounding(Number(x), { multiplier: BigInt(multiplierQ31), shift }));
 }
 
 /** TFLM's int64 MultiplyByQuantizedMultiplier: Q15 multiplier, int64 wrap, int32 cast. */

@@ -5,16 +5,28 @@
 // quantization_util.cc and gemmlowp's fixedpoint.h). Beside it are a
 // float64 reference, a broadcast by multi-index and one-operator models.
 // None of it shares code with runtime/fixedpoint.ts or the kernels: 64-bit
-// products are BigInt, frexp reads the double's exponent bits, and the
+// products are BigInt (MultiplyByQuantizedMultiplier is the exact one of
+// host-tests/requantization/tflite_reference.ts), frexp reads the double's exponent bits, and the
 // broadcast maps each output multi-index back to its inputs.
 
 import { SchemeName } from "../../runtime/requantization/scheme.js";
 import { ModelSpec, TensorSpec, writeModel } from "../../tools/tflite/writer.js";
+import { multiplyDoubleRounding } from "../requantization/tflite_reference.js";
 import { Xorshift32, bytesOf, typeRange } from "./test_data.js";
 
 export type Operation = "ADD" | "SUB" | "MUL";
 export type IntegerType = "int8" | "int16";
 export type ActivationName = "NONE" | "RELU" | "RELU6" | "RELU_N1_TO_1";
+
+/** Every operation and element type the TFLM elementwise kernels take. */
+export const OPERATION_GROUPS: ReadonlyArray<[Operation, IntegerType]> = [
+  ["ADD", "int8"],
+  ["ADD", "int16"],
+  ["SUB", "int8"],
+  ["SUB", "int16"],
+  ["MUL", "int8"],
+  ["MUL", "int16"],
+];
 
 // ---------------------------------------------------------------------------
 // TFLM's arithmetic in BigInt.
@@ -22,28 +34,12 @@ export type ActivationName = "NONE" | "RELU" | "RELU6" | "RELU_N1_TO_1";
 const INT32_MIN = -(1n << 31n);
 const INT32_MAX = (1n << 31n) - 1n;
 
-/** gemmlowp SaturatingRoundingDoublingHighMul: (a * b + nudge) / 2^31 in int64, truncating as C does. */
-function saturatingRoundingDoublingHighMul(a: bigint, b: bigint): bigint {
-  if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
-  const product = a * b;
-  const nudge = product >= 0n ? 1n << 30n : 1n - (1n << 30n);
-  return (product + nudge) / (1n << 31n);
-}
-
-/** gemmlowp RoundingDivideByPOT. */
-function roundingDivideByPOT(x: bigint, exponent: number): bigint {
-  const shift = BigInt(exponent);
-  const mask = (1n << shift) - 1n;
-  const remainder = x & mask;
-  const threshold = (mask >> 1n) + (x < 0n ? 1n : 0n);
-  return (x >> shift) + (remainder > threshold ? 1n : 0n);
-}
-
-/** TFLM's double-rounding MultiplyByQuantizedMultiplier; x * 2^left wraps in int32 as compiled C does. */
+/**
+ * TFLM's double-rounding MultiplyByQuantizedMultiplier, from the exact
+ * requantization reference; x * 2^left wraps in int32 as compiled C does.
+ */
 function multiplyByQuantizedMultiplier(x: bigint, multiplier: bigint, shift: number): bigint {
-  const left = shift > 0 ? shift : 0;
-  const right = shift > 0 ? 0 : -shift;
-  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(BigInt.asIntN(32, x << BigInt(left)), multiplier), right);
+  return BigInt(multiplyDoubleRounding(Number(x), { multiplier, shift }));
 }
 
 /** C's frexp for a positive normal double, from its exponent bits. */

@@ -18,6 +18,7 @@ import { ModelSpec, writeModel } from "../../tools/tflite/writer.js";
 import { seanetCases, valuesOf } from "../seanet/seanet_cases.js";
 import {
   IntegerType,
+  OPERATION_GROUPS,
   Operation,
   OperatorCase,
   ReferenceOperator,
@@ -41,16 +42,8 @@ function runCase(spec: OperatorCase, a: readonly number[], b: readonly number[])
 }
 
 const CASES_PER_GROUP = 60;
-const GROUPS: Array<[Operation, IntegerType]> = [
-  ["ADD", "int8"],
-  ["ADD", "int16"],
-  ["SUB", "int8"],
-  ["SUB", "int16"],
-  ["MUL", "int8"],
-  ["MUL", "int16"],
-];
 
-for (const [operation, type] of GROUPS) {
+for (const [operation, type] of OPERATION_GROUPS) {
   test(`${operation} ${type}: random broadcasts match TFLM`, () => {
     const random = new Xorshift32(0x5eed + operation.charCodeAt(0) * 7 + type.length);
     let checked = 0;

@@ -9,7 +9,7 @@ import { measureXsAllocations } from "../../tools/xs/allocation.js";
 import { runModelOnXs } from "../../tools/xs/engine.js";
 import {
   IntegerType,
-  Operation,
+  OPERATION_GROUPS,
   OperatorCase,
   broadcastReference,
   buildModel,
@@ -21,14 +21,6 @@ import {
 import { Xorshift32 } from "./test_data.js";
 
 const CASES_PER_GROUP = 3;
-const GROUPS: Array<[Operation, IntegerType]> = [
-  ["ADD", "int8"],
-  ["ADD", "int16"],
-  ["SUB", "int8"],
-  ["SUB", "int16"],
-  ["MUL", "int8"],
-  ["MUL", "int16"],
-];
 
 function bytes(type: IntegerType, values: readonly number[]): Uint8Array {
   const typed = typedValues(type, values);
@@ -48,7 +40,7 @@ async function checkOnXs(spec: OperatorCase, a: number[], b: number[], label: st
   assert.equal(outputValues(spec.type, result.outputs[0]), expected, label);
 }
 
-for (const [operation, type] of GROUPS) {
+for (const [operation, type] of OPERATION_GROUPS) {
   test(`${operation} ${type} on XS: random broadcasts match TFLM`, async () => {
     const random = new Xorshift32(0x7357 + operation.charCodeAt(1) * 13 + type.length);
     for (let n = 0; n < CASES_PER_GROUP; n++) {

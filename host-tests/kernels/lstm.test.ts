@@ -314,6 +314,10 @@ expectRejection("cell activation RELU", (s) => {
   return { ...s, reader: options.reader, op: { ...s.op, options: options.table } };
 }, UnsupportedError, /activation RELU/);
 expectRejection("missing options (activation NONE)", (s) => ({ ...s, op: { ...s.op, options: null, optionsType: 0 } }), UnsupportedError, /activation NONE/);
+expectRejection("cell_clip NaN", (s) => {
+  const options = scalarTable([["int32", 4], ["float32", Number.NaN], ["float32", 0], ["int32", 0]], "lstm options");
+  return { ...s, reader: options.reader, op: { ...s.op, options: options.table } };
+}, InvalidModelError, /cell_clip NaN/);
 expectRejection("another requantization scheme", (s) => s, UnsupportedError, /"tflm" scheme/, "onnx");
 
 test.run();

@@ -5,7 +5,8 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cellStateTanhScaling, int16ActivationScaling, logisticInt16, tanhInt16 } from "../../kernels/lstm/int16_activations.js";
+import { logisticInt16, tanhInt16 } from "../../kernels/activations/int16_sigmoid_table.js";
+import { cellStateTanhScaling, int16ActivationScaling } from "../../kernels/lstm/int16_activations.js";
 import { TFLM_SIGMOID_TABLE, referenceCellTanhParameters, referenceLogisticInt16, referenceTanhInt16 } from "./lstm_reference.js";
 
 /** TFLM's (input_multiplier, input_left_shift) pairs: the LSTM gates' (0, 0), cell state scalings, and general scalings. */

@@ -64,8 +64,8 @@ function abs32(x: bigint): bigint {
   return int32(x < 0n ? -x : x);
 }
 
-/** reference_integer_ops::Logistic for int16 data. */
-export function referenceLogisticInt16(input: number, inputMultiplier: number, inputLeftShift: number): number {
+/** Scales an int16 input in int32 as Logistic and Tanh for int16 data both do. */
+function scaledInput(input: number, inputMultiplier: number, inputLeftShift: number): bigint {
   let multiplier = BigInt(inputMultiplier);
   let shift = BigInt(inputLeftShift);
   if (multiplier === 0n) {
@@ -73,7 +73,12 @@ export function referenceLogisticInt16(input: number, inputMultiplier: number, i
     shift = 0n;
   }
   const round = shift > 0n ? 1n << (shift - 1n) : 0n;
-  const inputData = int32(int32(BigInt(input) * multiplier) + round) >> shift;
+  return int32(int32(BigInt(input) * multiplier) + round) >> shift;
+}
+
+/** reference_integer_ops::Logistic for int16 data. */
+export function referenceLogisticInt16(input: number, inputMultiplier: number, inputLeftShift: number): number {
+  const inputData = scaledInput(input, inputMultiplier, inputLeftShift);
   const absInput = uint32(abs32(inputData));
   const uh = absInput >> 9n;
   let result: bigint;
@@ -92,14 +97,7 @@ export function referenceLogisticInt16(input: number, inputMultiplier: number, i
 
 /** reference_integer_ops::Tanh for int16 data. */
 export function referenceTanhInt16(input: number, inputMultiplier: number, inputLeftShift: number): number {
-  let multiplier = BigInt(inputMultiplier);
-  let shift = BigInt(inputLeftShift);
-  if (multiplier === 0n) {
-    multiplier = int32(3n << shift);
-    shift = 0n;
-  }
-  const round = shift > 0n ? 1n << (shift - 1n) : 0n;
-  const inputData = int32(int32(BigInt(input) * multiplier) + round) >> shift;
+  const inputData = scaledInput(input, inputMultiplier, inputLeftShift);
   const absInput = uint32(abs32(inputData));
   const uh = absInput >> 8n;
   let result: bigint;

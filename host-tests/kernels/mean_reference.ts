@@ -5,6 +5,8 @@
 // offset of each index computed from scratch (ReducedOutputOffset), int32
 // sums that wrap, and the multiplier folding with a 64-bit shift and division.
 
+import { multiplyDoubleRounding } from "../requantization/tflite_reference.js";
+
 export interface MeanCase {
   type: "int8" | "int16";
   shape: readonly number[];
@@ -17,9 +19,6 @@ export interface MeanCase {
   outputScale: number;
   outputZeroPoint: number;
 }
-
-const INT32_MIN = -(2n ** 31n);
-const INT32_MAX = 2n ** 31n - 1n;
 
 /** TFLM's QuantizeMultiplier (double-rounding build): frexp, then round(q * 2^31) half away from zero. */
 export function referenceQuantizeMultiplier(real: number): { multiplier: bigint; shift: number } {
@@ -54,30 +53,13 @@ export function referenceFoldCount(multiplier: bigint, shift: number, count: big
   return { multiplier: folded, shift: shift - countShift };
 }
 
-/** gemmlowp's SaturatingRoundingDoublingHighMul on int32 values. */
-function saturatingRoundingDoublingHighMul(a: bigint, b: bigint): bigint {
-  if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
-  const product = a * b;
-  const nudge = product >= 0n ? 1n << 30n : 1n - (1n << 30n);
-  // C's int64 division truncates toward zero, as BigInt division does.
-  return (product + nudge) / (1n << 31n);
-}
-
-/** gemmlowp's RoundingDivideByPOT: ties away from zero. */
-function roundingDivideByPOT(x: bigint, exponent: number): bigint {
-  const mask = (1n << BigInt(exponent)) - 1n;
-  const remainder = x & mask;
-  const threshold = (mask >> 1n) + (x < 0n ? 1n : 0n);
-  return (x >> BigInt(exponent)) + (remainder > threshold ? 1n : 0n);
-}
-
-/** TFLM's int32 MultiplyByQuantizedMultiplier of the double-rounding build. */
+/**
+ * TFLM's int32 MultiplyByQuantizedMultiplier of the double-rounding build,
+ * from the exact requantization reference. x * (1 << left_shift) is an int32
+ * multiply, which wraps on the hosts that TFLM's goldens come from.
+ */
 export function referenceMultiplyByQuantizedMultiplier(x: bigint, multiplier: bigint, shift: number): bigint {
-  const leftShift = shift > 0 ? shift : 0;
-  const rightShift = shift > 0 ? 0 : -shift;
-  // x * (1 << left_shift) is an int32 multiply, which wraps on the hosts that TFLM's goldens come from.
-  const shifted = BigInt.asIntN(32, x * (1n << BigInt(leftShift)));
-  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(shifted, multiplier), rightShift);
+  return BigInt(multiplyDoubleRounding(Number(x), { multiplier, shift }));
 }
 
 /** Returns the output values of TFLM's int8 or int16 MEAN, in the output's row-major order. */

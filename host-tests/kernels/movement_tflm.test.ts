@@ -11,22 +11,7 @@ import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { Interpreter } from "../../runtime/interpreter.js";
 import { SchemeName } from "../../runtime/requantization/scheme.js";
 import { ModelSpec, TensorSpec, TensorTypeName, writeModel } from "../../tools/tflite/writer.js";
-import { bytesOf } from "./test_data.js";
-
-function typedArrayOf(type: TensorTypeName, values: readonly number[]): ArrayBufferView {
-  switch (type) {
-    case "uint8":
-      return Uint8Array.from(values);
-    case "int8":
-      return Int8Array.from(values);
-    case "int16":
-      return Int16Array.from(values);
-    case "int32":
-      return Int32Array.from(values);
-    default:
-      return Float32Array.from(values);
-  }
-}
+import { bytesOf, typedArrayOf } from "./test_data.js";
 
 function run(spec: ModelSpec, scheme: SchemeName, inputs: readonly (readonly number[])[]): number[] {
   const interpreter = new Interpreter(writeModel(spec), { requantization: scheme });

@@ -15,6 +15,7 @@ import { readFixture } from "../fixtures.js";
 import { quantizeMultiplierReference } from "../requantization/tflite_reference.js";
 import { bytesOf, handOperator, modelOperator, prepareLayer, readDumpIndex, runDumpedLayer, runLayer, tensorDef } from "./layer_harness.js";
 import { TFLM_INTEGER_PAIRS, TYPE_RANGES, integerInputValues, referenceRequantize } from "./quantize_reference.js";
+import { randomIntegers } from "./test_data.js";
 
 const QUANTIZE = 114;
 
@@ -134,19 +135,6 @@ test("requantize int8 to int16 and int32", () => {
   const toInt32: RequantizeCase = { inputType: TensorType.INT8, outputType: TensorType.INT32, inputScale: 1, inputZeroPoint: 0, outputScale: 2 ** -20, outputZeroPoint: 0 };
   assert.equal(requantize([-128, -1, 0, 127], toInt32), [-(2 ** 27), -(2 ** 20), 0, 127 * 2 ** 20]);
 });
-
-/** Seeded integers in [min, max], so failures reproduce. */
-function randomIntegers(count: number, min: number, max: number, seed: number): number[] {
-  let state = seed | 0;
-  const values: number[] = [];
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    values.push(min + ((state >>> 0) % (max - min + 1)));
-  }
-  return values;
-}
 
 test("requantize within 1 LSB of double", () => {
   const pairs: Array<[number, number]> = [

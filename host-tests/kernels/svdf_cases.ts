@@ -6,6 +6,7 @@
 import { TensorDef } from "../../runtime/model.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { OperatorSetup, handOperator, tensorDef } from "./layer_harness.js";
+import { randomIntegers } from "./test_data.js";
 import { Multiplier, multiplyDoubleRounding, quantizeMultiplierReference } from "../requantization/tflite_reference.js";
 
 // C's int32 wrapping is written out. QuantizeMultiplier and
@@ -137,19 +138,6 @@ export function referenceSvdf(c: SvdfCase, data: SvdfData, scales: "float32" | "
     outputs.push(output);
   }
   return { outputs, state: state.map(Number), featureClamps, stateWraps, sumWraps };
-}
-
-/** Seeded integers in [min, max], so failures reproduce. */
-export function randomIntegers(count: number, min: number, max: number, seed: number): number[] {
-  let state = seed | 0;
-  const values: number[] = [];
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    values.push(min + ((state >>> 0) % (max - min + 1)));
-  }
-  return values;
 }
 
 export function randomData(c: SvdfCase, invokes: number, seed: number, biasRange = 5000): SvdfData {

@@ -35,6 +35,19 @@ export class Xorshift32 {
   }
 }
 
+/** Seeded xorshift32 integers in [min, max], so failures reproduce. */
+export function randomIntegers(count: number, min: number, max: number, seed: number): number[] {
+  let state = seed | 0;
+  const values: number[] = [];
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    values.push(min + ((state >>> 0) % (max - min + 1)));
+  }
+  return values;
+}
+
 /** Range of an integer tensor type, both bounds included. */
 export function typeRange(type: TensorTypeName): [number, number] {
   if (type === "uint8") return [0, 255];
@@ -44,20 +57,25 @@ export function typeRange(type: TensorTypeName): [number, number] {
   throw new Error(`no integer range for ${type}`);
 }
 
-/** Little-endian bytes of `values` stored as `type`. */
-export function bytesOf(type: TensorTypeName, values: readonly number[]): Uint8Array {
+/** Returns the values stored as `type`, in a typed array of that element type. */
+export function typedArrayOf(type: TensorTypeName, values: readonly number[]): Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array {
   switch (type) {
     case "uint8":
       return Uint8Array.from(values);
     case "int8":
-      return new Uint8Array(Int8Array.from(values).buffer);
+      return Int8Array.from(values);
     case "int16":
-      return new Uint8Array(Int16Array.from(values).buffer);
+      return Int16Array.from(values);
     case "int32":
-      return new Uint8Array(Int32Array.from(values).buffer);
+      return Int32Array.from(values);
     case "float32":
-      return new Uint8Array(Float32Array.from(values).buffer);
+      return Float32Array.from(values);
     default:
-      throw new Error(`no byte conversion for ${type}`);
+      throw new Error(`no typed array for ${type}`);
   }
+}
+
+/** Little-endian bytes of `values` stored as `type`. */
+export function bytesOf(type: TensorTypeName, values: readonly number[]): Uint8Array {
+  return new Uint8Array(typedArrayOf(type, values).buffer);
 }

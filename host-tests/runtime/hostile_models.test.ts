@@ -152,6 +152,31 @@ test("control characters in names stay out of messages", async () => {
   }
 });
 
+test("SVDF state not marked variable is named", async () => {
+  const microq = await loadBundle();
+  const q = (scale: number, zeroPoint = 0) => ({ scale: [scale], zeroPoint: [zeroPoint] });
+  const model = writeModel({
+    tensors: [
+      { name: "input", type: "int8", shape: [1, 4], ...q(0.1) },
+      { name: "weights_feature", type: "int8", shape: [2, 4], ...q(0.01), data: new Uint8Array(8).fill(1) },
+      { name: "weights_time", type: "int16", shape: [2, 3], ...q(0.001), data: new Uint8Array(new Int16Array(6).fill(1).buffer) },
+      // The state of a 2-filter, 3-step memory, without is_variable.
+      { name: "state", type: "int16", shape: [1, 6], ...q(0.01) },
+      { name: "output", type: "int8", shape: [1, 2], ...q(0.1) },
+    ],
+    operators: [{ op: "SVDF", inputs: [0, 1, 2, -1, 3], outputs: [4], options: { type: "SVDFOptions", fields: { rank: 1 } } }],
+    inputs: [0],
+    outputs: [4],
+  });
+  try {
+    new microq.Interpreter(model);
+    assert.unreachable("a state tensor without is_variable must be rejected");
+  } catch (error) {
+    assert.instance(error, microq.InvalidModelError);
+    assert.match((error as Error).message, /keeps its state in tensor 3 "state", which is not a variable tensor/);
+  }
+});
+
 test("unsupported operators are summarized by name", async () => {
   const microq = await loadBundle();
   // A chain of seven EXP operators, which microq lacks.

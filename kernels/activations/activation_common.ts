@@ -122,6 +122,32 @@ export function int8TableLookup(inputIndex: number, outputIndex: number, table: 
   };
 }
 
+/**
+ * Builds the operator that runs `apply(input, output)` once per invoke over
+ * the whole int16 input and output tensors; `apply` holds the loop.
+ */
+export function int16Operator(
+  input: ActivationTensor,
+  output: ActivationTensor,
+  macs: number,
+  apply: (input: Int16Array, output: Int16Array) => void,
+): PreparedOp {
+  const inputIndex = input.tensor.index;
+  const outputIndex = output.tensor.index;
+  let inputData: Int16Array = new Int16Array(0);
+  let outputData: Int16Array = new Int16Array(0);
+  return {
+    macs,
+    bind(memory: MemoryContext): void {
+      inputData = memory.int16(inputIndex);
+      outputData = memory.int16(outputIndex);
+    },
+    invoke(): void {
+      apply(inputData, outputData);
+    },
+  };
+}
+
 /** Returns value limited to [min, max]. */
 export function clamp(value: number, min: number, max: number): number {
   if (value < min) return min;

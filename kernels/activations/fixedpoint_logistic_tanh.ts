@@ -4,43 +4,10 @@
 // arithmetic. Raw values follow the Qm convention of runtime/fixedpoint_exp.ts:
 // r represents r / 2^(31 - m).
 
-import { saturatingRoundingDoublingHighMul } from "../../runtime/fixedpoint.js";
-import {
-  Q0_ONE,
-  expOnNegativeValues,
-  oneOverOnePlusXForXIn01,
-  rescale,
-  roundingHalfSum,
-} from "../../runtime/fixedpoint_exp.js";
+import { Q0_ONE, expOnNegativeValues, oneMinusXOverOnePlusXForXIn01, oneOverOnePlusXForXIn01 } from "../../runtime/fixedpoint_exp.js";
 
 /** Raw value of 1/2 in Q0. */
 const Q0_ONE_HALF = 1 << 30;
-
-// Q2 constants of the Newton-Raphson division: 48/17, -32/17 and 1.
-const FORTY_EIGHT_OVER_SEVENTEEN_Q2 = 1515870810;
-const MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q2 = -1010580540;
-const ONE_Q2 = 1 << 29;
-
-/**
- * Returns (1 - a) / (1 + a) in Q0 for a in Q0 within [0, 1], as gemmlowp's
- * one_minus_x_over_one_plus_x_for_x_in_0_1: the Newton-Raphson reciprocal
- * of oneOverOnePlusXForXIn01, of which 1 is subtracted before the rescale.
- */
-export function oneMinusXOverOnePlusXForXIn01(a: number): number {
-  // halfDenominator = (1 + a) / 2 lies in [1/2, 1], so x stays in [1, 2] in Q2.
-  const halfDenominator = roundingHalfSum(a, Q0_ONE);
-  let x = (FORTY_EIGHT_OVER_SEVENTEEN_Q2 + saturatingRoundingDoublingHighMul(halfDenominator, MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q2)) | 0;
-
-  for (let i = 0; i < 3; i++) {
-    const halfDenominatorTimesX = saturatingRoundingDoublingHighMul(halfDenominator, x);
-    const oneMinusHalfDenominatorTimesX = (ONE_Q2 - halfDenominatorTimesX) | 0;
-    const correction = rescale(saturatingRoundingDoublingHighMul(x, oneMinusHalfDenominatorTimesX), 4, 2);
-    x = (x + correction) | 0;
-  }
-
-  // x approximates 2 / (1 + a), so x - 1 is (1 - a) / (1 + a), still in Q2.
-  return rescale((x - ONE_Q2) | 0, 2, 0);
-}
 
 /**
  * Returns 1 / (1 + e^-a) in Q0 for a raw value a in Q(integerBits), as

@@ -11,8 +11,16 @@ import { frexp, quantizeMultiplier, roundHalfAwayFromZero } from "../../runtime/
 import { readLeakyReluOptions } from "../../runtime/schema/options_activation.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { typeRange } from "../common.js";
-import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
-import { acceptsTflmInput, clamp, int8TableLookup, isInt8, prepareActivationTensors, tabulateInt8 } from "./activation_common.js";
+import { Kernel, PrepareContext, PreparedOp } from "../kernel.js";
+import {
+  acceptsTflmInput,
+  clamp,
+  int16Operator,
+  int8TableLookup,
+  isInt8,
+  prepareActivationTensors,
+  tabulateInt8,
+} from "./activation_common.js";
 
 const SUPPORTED_TYPES = [TensorType.INT8, TensorType.INT16];
 
@@ -99,37 +107,24 @@ export const tflmLeakyReluKernel: Kernel = {
       return int8TableLookup(input.tensor.index, output.tensor.index, table);
     }
 
-    const inputIndex = input.tensor.index;
-    const outputIndex = output.tensor.index;
-    let inputData: Int16Array = new Int16Array(0);
-    let outputData: Int16Array = new Int16Array(0);
-    return {
-      macs: input.tensor.elementCount,
-      bind(memory: MemoryContext): void {
-        inputData = memory.int16(inputIndex);
-        outputData = memory.int16(outputIndex);
-      },
-      invoke(): void {
-        const source = inputData;
-        const out = outputData;
-        const inputZeroPoint = parameters.inputZeroPoint;
-        const outputZeroPoint = parameters.outputZeroPoint;
-        const identityMultiplierQ31 = parameters.identityMultiplierQ31;
-        const identityShift = parameters.identityShift;
-        const alphaMultiplierQ31 = parameters.alphaMultiplierQ31;
-        const alphaShift = parameters.alphaShift;
-        const alphaSign = parameters.alphaIsNegative ? -1 : 1;
-        const n = source.length;
-        for (let i = 0; i < n; i++) {
-          const x = source[i] - inputZeroPoint;
-          let output = outputZeroPoint;
-          if (x >= 0) output += multiplyByQuantizedMultiplier(x, identityMultiplierQ31, identityShift);
-          else output += alphaSign * multiplyByQuantizedMultiplier(x, alphaMultiplierQ31, alphaShift);
-          if (output < outputMin) output = outputMin;
-          else if (output > outputMax) output = outputMax;
-          out[i] = output;
-        }
-      },
-    };
+    return int16Operator(input, output, input.tensor.elementCount, (source, out) => {
+      const inputZeroPoint = parameters.inputZeroPoint;
+      const outputZeroPoint = parameters.outputZeroPoint;
+      const identityMultiplierQ31 = parameters.identityMultiplierQ31;
+      const identityShift = parameters.identityShift;
+      const alphaMultiplierQ31 = parameters.alphaMultiplierQ31;
+      const alphaShift = parameters.alphaShift;
+      const alphaSign = parameters.alphaIsNegative ? -1 : 1;
+      const n = source.length;
+      for (let i = 0; i < n; i++) {
+        const x = source[i] - inputZeroPoint;
+        let output = outputZeroPoint;
+        if (x >= 0) output += multiplyByQuantizedMultiplier(x, identityMultiplierQ31, identityShift);
+        else output += alphaSign * multiplyByQuantizedMultiplier(x, alphaMultiplierQ31, alphaShift);
+        if (output < outputMin) output = outputMin;
+        else if (output > outputMax) output = outputMax;
+        out[i] = output;
+      }
+    });
   },
 };

@@ -10,19 +10,20 @@ import { OperatorDef } from "../../runtime/model.js";
 import { frexp, roundHalfAwayFromZero } from "../../runtime/quantize_multiplier.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { describeTensor } from "../common.js";
-import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
+import { Kernel, PrepareContext, PreparedOp } from "../kernel.js";
 import {
   ActivationTensor,
   acceptsTflmInput,
   checkZeroZeroPoint,
   clamp,
+  int16Operator,
   int8TableLookup,
   isInt8,
   prepareActivationTensors,
   tabulateInt8,
 } from "./activation_common.js";
 import { logisticQ0, tanhQ0 } from "./fixedpoint_logistic_tanh.js";
-import { Int16InputRescale, checkedLog2, int16InputRescale, logisticInt16, tanhInt16 } from "./int16_sigmoid_table.js";
+import { Int16InputRescale, applyLogisticInt16, applyTanhInt16, checkedLog2, int16InputRescale } from "./int16_sigmoid_table.js";
 
 /** Integer bits of the rescaled int8 input (Q4 covers (-16, 16)). */
 const INPUT_INTEGER_BITS = 4;
@@ -100,7 +101,7 @@ export const tflmLogisticKernel: Kernel = {
       context.notePersistentBytes(table.byteLength);
       return int8TableLookup(input.tensor.index, output.tensor.index, table);
     }
-    return prepareInt16(op, input, output, [0], logisticInt16);
+    return prepareInt16(op, input, output, [0], applyLogisticInt16);
   },
 };
 
@@ -117,7 +118,7 @@ export const tflmTanhKernel: Kernel = {
       context.notePersistentBytes(table.byteLength);
       return int8TableLookup(input.tensor.index, output.tensor.index, table);
     }
-    return prepareInt16(op, input, output, [0, 1], tanhInt16);
+    return prepareInt16(op, input, output, [0, 1], applyTanhInt16);
   },
 };
 
@@ -149,18 +150,5 @@ function prepareInt16(
     );
   }
 
-  const inputIndex = input.tensor.index;
-  const outputIndex = output.tensor.index;
-  let inputData: Int16Array = new Int16Array(0);
-  let outputData: Int16Array = new Int16Array(0);
-  return {
-    macs: input.tensor.elementCount,
-    bind(memory: MemoryContext): void {
-      inputData = memory.int16(inputIndex);
-      outputData = memory.int16(outputIndex);
-    },
-    invoke(): void {
-      apply(inputData, outputData, rescale);
-    },
-  };
+  return int16Operator(input, output, input.tensor.elementCount, (source, out) => apply(source, out, rescale));
 }

@@ -13,11 +13,12 @@ import { OperatorDef } from "../../runtime/model.js";
 import { quantizeMultiplier, roundHalfAwayFromZero } from "../../runtime/quantize_multiplier.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { typeRange } from "../common.js";
-import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
+import { Kernel, PrepareContext, PreparedOp } from "../kernel.js";
 import {
   acceptsTflmInput,
   checkZeroZeroPoint,
   clamp,
+  int16Operator,
   int8TableLookup,
   isInt8,
   prepareActivationTensors,
@@ -71,32 +72,19 @@ export const tflmReluKernel: Kernel = {
       return int8TableLookup(input.tensor.index, output.tensor.index, table);
     }
 
-    const inputIndex = input.tensor.index;
-    const outputIndex = output.tensor.index;
-    let inputData: Int16Array = new Int16Array(0);
-    let outputData: Int16Array = new Int16Array(0);
-    return {
-      macs: input.tensor.elementCount,
-      bind(memory: MemoryContext): void {
-        inputData = memory.int16(inputIndex);
-        outputData = memory.int16(outputIndex);
-      },
-      invoke(): void {
-        const source = inputData;
-        const out = outputData;
-        const inputZeroPoint = parameters.inputZeroPoint;
-        const outputZeroPoint = parameters.outputZeroPoint;
-        const outputMin = parameters.outputMin;
-        const outputMax = parameters.outputMax;
-        const n = source.length;
-        for (let i = 0; i < n; i++) {
-          let output = outputZeroPoint + multiplyByQuantizedMultiplier(source[i] - inputZeroPoint, multiplierQ31, shift);
-          if (output < outputMin) output = outputMin;
-          else if (output > outputMax) output = outputMax;
-          out[i] = output;
-        }
-      },
-    };
+    return int16Operator(input, output, input.tensor.elementCount, (source, out) => {
+      const inputZeroPoint = parameters.inputZeroPoint;
+      const outputZeroPoint = parameters.outputZeroPoint;
+      const outputMin = parameters.outputMin;
+      const outputMax = parameters.outputMax;
+      const n = source.length;
+      for (let i = 0; i < n; i++) {
+        let output = outputZeroPoint + multiplyByQuantizedMultiplier(source[i] - inputZeroPoint, multiplierQ31, shift);
+        if (output < outputMin) output = outputMin;
+        else if (output > outputMax) output = outputMax;
+        out[i] = output;
+      }
+    });
   },
 };
 
@@ -125,27 +113,14 @@ export const tflmRelu6Kernel: Kernel = {
       return int8TableLookup(input.tensor.index, output.tensor.index, table);
     }
 
-    const inputIndex = input.tensor.index;
-    const outputIndex = output.tensor.index;
-    let inputData: Int16Array = new Int16Array(0);
-    let outputData: Int16Array = new Int16Array(0);
-    return {
-      macs: 0,
-      bind(memory: MemoryContext): void {
-        inputData = memory.int16(inputIndex);
-        outputData = memory.int16(outputIndex);
-      },
-      invoke(): void {
-        const source = inputData;
-        const out = outputData;
-        const n = source.length;
-        for (let i = 0; i < n; i++) {
-          let value = source[i];
-          if (value > upper) value = upper;
-          else if (value < lower) value = lower;
-          out[i] = value;
-        }
-      },
-    };
+    return int16Operator(input, output, 0, (source, out) => {
+      const n = source.length;
+      for (let i = 0; i < n; i++) {
+        let value = source[i];
+        if (value > upper) value = upper;
+        else if (value < lower) value = lower;
+        out[i] = value;
+      }
+    });
   },
 };

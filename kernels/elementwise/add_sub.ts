@@ -20,8 +20,8 @@ import { QuantizedMultiplier, quantizeMultiplier } from "../../runtime/quantize_
 import { readSubOptions, readTflmAddOptions } from "../../runtime/schema/options_elementwise.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { activationRange } from "../common.js";
-import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
-import { RowFunction, planBroadcast, planBytes, walkBroadcast } from "./broadcast.js";
+import { Kernel, PrepareContext, PreparedOp } from "../kernel.js";
+import { OperandViews, RowFunction, broadcastOperator } from "./broadcast.js";
 import { acceptsTflmInteger, tflmBinaryOperands } from "./operands.js";
 
 /** TFLM's left shifts of a centered input c: |c| < 2^8 gives c * 2^20 < 2^28 for int8, |c| < 2^16 gives c * 2^15 < 2^31 for int16. */
@@ -99,68 +99,42 @@ export function addSubParameters(
 /** QuantizeMultiplierSmallerThanOneExp: the real multiplier must lie in (0, 1) and keep a shift of at most 0. */
 function multiplierBelowOne(op: OperatorDef, role: string, realMultiplier: number): QuantizedMultiplier {
   const subject = `operator ${op.index} (${op.name}): ${role} multiplier ${realMultiplier}`;
+  // The output multiplier grows as the output scale shrinks; the input
+  // multipliers are ratios of the input scales and lie in (0, 0.5].
+  const fix = realMultiplier > 0 ? "the output scale is too small for the input scales" : "the output scale is too large for the input scales";
   if (!(realMultiplier > 0 && realMultiplier < 1)) {
-    throw new UnsupportedError(
-      `${subject} lies outside (0, 1), which TFLM's ${op.name} requires; the output scale is too small for the input scales`,
-    );
+    throw new UnsupportedError(`${subject} lies outside (0, 1), which TFLM's ${op.name} requires; ${fix}`);
   }
   const quantized = quantizeMultiplier(realMultiplier, subject);
   if (quantized.shift > 0) {
-    throw new UnsupportedError(`${subject} rounds up to 1, which TFLM's ${op.name} rejects; the output scale is too small for the input scales`);
+    throw new UnsupportedError(`${subject} rounds up to 1, which TFLM's ${op.name} rejects; ${fix}`);
   }
   return quantized;
 }
 
 function prepareAddSub(context: PrepareContext, op: OperatorDef, kind: AddSubKind): PreparedOp {
   const operands = tflmBinaryOperands(context, op);
-  const { a, b, output } = operands;
+  const output = operands.output;
   const options = kind === "ADD" ? readTflmAddOptions(context.reader, op) : readSubOptions(context.reader, op);
   const [activationMin, activationMax] = activationRange(op, options.activation, output);
   const parameters = addSubParameters(op, kind, operands.type, operands.aScale, operands.bScale, operands.outputScale);
-  const plan = planBroadcast(op, a, b, output);
-  context.notePersistentBytes(planBytes(plan));
   const clamp: Clamp = { zeroPoint: operands.outputZeroPoint, min: activationMin, max: activationMax };
   const bSign = kind === "ADD" ? 1 : -1;
 
-  const int8Views: Views<Int8Array> = { a: new Int8Array(0), b: new Int8Array(0), output: new Int8Array(0) };
-  const int16Views: Views<Int16Array> = { a: new Int16Array(0), b: new Int16Array(0), output: new Int16Array(0) };
-  let row: RowFunction;
-  if (operands.type === TensorType.INT8) {
-    // An int8 input has 256 values, so its scaled value is looked up. SUB
-    // stores the second input's negated, which is exact in int32.
-    const { leftShift, aMultiplier, aShift, bMultiplier, bShift } = parameters;
-    const aScaled = scaledInputTable(-operands.aZeroPoint, leftShift, aMultiplier, aShift, 1);
-    const bScaled = scaledInputTable(-operands.bZeroPoint, leftShift, bMultiplier, bShift, bSign);
-    context.notePersistentBytes(aScaled.byteLength + bScaled.byteLength);
-    row = int8Row(int8Views, aScaled, bScaled, parameters.outputMultiplier, parameters.outputShift, clamp);
-  } else {
-    row = int16Row(int16Views, parameters, -operands.aZeroPoint, -operands.bZeroPoint, bSign, clamp);
+  if (operands.type !== TensorType.INT8) {
+    return broadcastOperator(context, op, operands, false, (views) =>
+      int16Row(views.int16, parameters, -operands.aZeroPoint, -operands.bZeroPoint, bSign, clamp),
+    );
   }
-
-  return {
-    macs: 0,
-    bind(memory: MemoryContext): void {
-      if (operands.type === TensorType.INT8) {
-        int8Views.a = memory.int8(a.index);
-        int8Views.b = memory.int8(b.index);
-        int8Views.output = memory.int8(output.index);
-      } else {
-        int16Views.a = memory.int16(a.index);
-        int16Views.b = memory.int16(b.index);
-        int16Views.output = memory.int16(output.index);
-      }
-    },
-    invoke(): void {
-      walkBroadcast(plan, row);
-    },
-  };
-}
-
-/** Views of the operands, which bind() sets and each row reads once. */
-interface Views<T> {
-  a: T;
-  b: T;
-  output: T;
+  // An int8 input has 256 values, so its scaled value is looked up. SUB
+  // stores the second input's negated, which is exact in int32.
+  const { leftShift, aMultiplier, aShift, bMultiplier, bShift } = parameters;
+  const aScaled = scaledInputTable(-operands.aZeroPoint, leftShift, aMultiplier, aShift, 1);
+  const bScaled = scaledInputTable(-operands.bZeroPoint, leftShift, bMultiplier, bShift, bSign);
+  context.notePersistentBytes(aScaled.byteLength + bScaled.byteLength);
+  return broadcastOperator(context, op, operands, false, (views) =>
+    int8Row(views.int8, aScaled, bScaled, parameters.outputMultiplier, parameters.outputShift, clamp),
+  );
 }
 
 /** Output zero point and the fused activation's clamp range. */
@@ -184,7 +158,7 @@ function scaledInputTable(offset: number, leftShift: number, multiplierQ31: numb
 }
 
 /** Returns the int8 row: two table lookups and the output multiply per element. */
-function int8Row(views: Views<Int8Array>, aScaled: Int32Array, bScaled: Int32Array, outputMultiplier: number, outputShift: number, clamp: Clamp): RowFunction {
+function int8Row(views: OperandViews<Int8Array>, aScaled: Int32Array, bScaled: Int32Array, outputMultiplier: number, outputShift: number, clamp: Clamp): RowFunction {
   // The output multiply is requantize.ts's WIDE_FORM: the centered int8
   // input times 2^20 is below 2^28 in magnitude, each scaled one at most
   // half of that plus 1 (a multiplier of at most 0.5), so |sum| < 2^29.
@@ -234,7 +208,7 @@ function int8Row(views: Views<Int8Array>, aScaled: Int32Array, bScaled: Int32Arr
  * where each product stays below 2^31 in magnitude. c * 2^15 never reaches
  * -2^31, so the saturating case cannot occur.
  */
-function int16Row(views: Views<Int16Array>, parameters: AddSubParameters, aOffset: number, bOffset: number, bSign: number, clamp: Clamp): RowFunction {
+function int16Row(views: OperandViews<Int16Array>, parameters: AddSubParameters, aOffset: number, bOffset: number, bSign: number, clamp: Clamp): RowFunction {
   const aHigh = parameters.aMultiplier >>> 16;
   const aLow = parameters.aMultiplier & 0xffff;
   const aRightShift = -parameters.aShift;

@@ -10,7 +10,10 @@
 
 import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
+import { TensorType } from "../../runtime/tensor_types.js";
 import { describeTensor } from "../common.js";
+import { MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
+import { BinaryOperands } from "./operands.js";
 
 /** Loops of the walk after fusing dimensions; the innermost one is a row. */
 export const MAX_BROADCAST_LOOPS = 6;
@@ -125,38 +128,83 @@ function emptyPlan(): BroadcastPlan {
   return { extents, aStrides: new Int32Array(MAX_BROADCAST_LOOPS), bStrides: new Int32Array(MAX_BROADCAST_LOOPS), elementCount: 0 };
 }
 
-/** Bytes of the plan's arrays, for the kernels' persistent memory count. */
-export function planBytes(plan: BroadcastPlan): number {
-  return plan.extents.byteLength + plan.aStrides.byteLength + plan.bStrides.byteLength;
+/** Views of the operands, which bind() sets and each row reads once. */
+export interface OperandViews<T> {
+  a: T;
+  b: T;
+  output: T;
 }
 
-/** Walks the plan and calls `row` once per innermost row. Allocates nothing. */
-export function walkBroadcast(plan: BroadcastPlan, row: RowFunction): void {
+/** Operand views of both element types; bind() sets those of the operands' type. */
+export interface BinaryViews {
+  readonly int8: OperandViews<Int8Array>;
+  readonly int16: OperandViews<Int16Array>;
+}
+
+/**
+ * Plans the broadcast of a binary operator and returns the prepared operator
+ * whose invoke() walks the plan with the row that `makeRow` builds on the
+ * operands' views, which bind() sets. The walk calls the row once per
+ * innermost row and allocates nothing. `countsMacs` counts one MAC per
+ * output element.
+ */
+export function broadcastOperator(
+  context: PrepareContext,
+  op: OperatorDef,
+  operands: BinaryOperands,
+  countsMacs: boolean,
+  makeRow: (views: BinaryViews) => RowFunction,
+): PreparedOp {
+  const { a, b, output } = operands;
+  const plan = planBroadcast(op, a, b, output);
   const extents = plan.extents;
   const aStrides = plan.aStrides;
   const bStrides = plan.bStrides;
+  context.notePersistentBytes(extents.byteLength + aStrides.byteLength + bStrides.byteLength);
+  const int8 = operands.type === TensorType.INT8;
+  const views: BinaryViews = {
+    int8: { a: new Int8Array(0), b: new Int8Array(0), output: new Int8Array(0) },
+    int16: { a: new Int16Array(0), b: new Int16Array(0), output: new Int16Array(0) },
+  };
+  const row = makeRow(views);
   const rowLength = extents[5];
   const aStep = aStrides[5];
   const bStep = bStrides[5];
-  let outputIndex = 0;
-  for (let i0 = 0; i0 < extents[0]; i0++) {
-    const a0 = i0 * aStrides[0];
-    const b0 = i0 * bStrides[0];
-    for (let i1 = 0; i1 < extents[1]; i1++) {
-      const a1 = a0 + i1 * aStrides[1];
-      const b1 = b0 + i1 * bStrides[1];
-      for (let i2 = 0; i2 < extents[2]; i2++) {
-        const a2 = a1 + i2 * aStrides[2];
-        const b2 = b1 + i2 * bStrides[2];
-        for (let i3 = 0; i3 < extents[3]; i3++) {
-          const a3 = a2 + i3 * aStrides[3];
-          const b3 = b2 + i3 * bStrides[3];
-          for (let i4 = 0; i4 < extents[4]; i4++) {
-            row(a3 + i4 * aStrides[4], aStep, b3 + i4 * bStrides[4], bStep, outputIndex, rowLength);
-            outputIndex += rowLength;
+  return {
+    macs: countsMacs ? plan.elementCount : 0,
+    bind(memory: MemoryContext): void {
+      if (int8) {
+        views.int8.a = memory.int8(a.index);
+        views.int8.b = memory.int8(b.index);
+        views.int8.output = memory.int8(output.index);
+      } else {
+        views.int16.a = memory.int16(a.index);
+        views.int16.b = memory.int16(b.index);
+        views.int16.output = memory.int16(output.index);
+      }
+    },
+    invoke(): void {
+      let outputIndex = 0;
+      for (let i0 = 0; i0 < extents[0]; i0++) {
+        const a0 = i0 * aStrides[0];
+        const b0 = i0 * bStrides[0];
+        for (let i1 = 0; i1 < extents[1]; i1++) {
+          const a1 = a0 + i1 * aStrides[1];
+          const b1 = b0 + i1 * bStrides[1];
+          for (let i2 = 0; i2 < extents[2]; i2++) {
+            const a2 = a1 + i2 * aStrides[2];
+            const b2 = b1 + i2 * bStrides[2];
+            for (let i3 = 0; i3 < extents[3]; i3++) {
+              const a3 = a2 + i3 * aStrides[3];
+              const b3 = b2 + i3 * bStrides[3];
+              for (let i4 = 0; i4 < extents[4]; i4++) {
+                row(a3 + i4 * aStrides[4], aStep, b3 + i4 * bStrides[4], bStep, outputIndex, rowLength);
+                outputIndex += rowLength;
+              }
+            }
           }
         }
       }
-    }
-  }
+    },
+  };
 }

@@ -12,8 +12,8 @@ import { QuantizedMultiplier, quantizeMultiplier } from "../../runtime/quantize_
 import { readMulOptions } from "../../runtime/schema/options_elementwise.js";
 import { TensorType } from "../../runtime/tensor_types.js";
 import { activationRange, describeTensor } from "../common.js";
-import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
-import { RowFunction, planBroadcast, planBytes, walkBroadcast } from "./broadcast.js";
+import { Kernel, PrepareContext, PreparedOp } from "../kernel.js";
+import { OperandViews, RowFunction, broadcastOperator } from "./broadcast.js";
 import { BinaryOperands, acceptsTflmInteger, tflmBinaryOperands } from "./operands.js";
 
 /** Largest |x| for which boundedProductRow's multiply stays inside int32 (requantize.ts's WIDE_FORM bound). */
@@ -36,13 +36,10 @@ export function mulMultiplier(op: OperatorDef, aScale: number, bScale: number, o
 
 function prepareMul(context: PrepareContext, op: OperatorDef): PreparedOp {
   const operands = tflmBinaryOperands(context, op);
-  const { a, b, output } = operands;
   if (operands.type === TensorType.INT16) checkInt16ZeroPoints(op, operands);
   const options = readMulOptions(context.reader, op);
-  const [activationMin, activationMax] = activationRange(op, options.activation, output);
+  const [activationMin, activationMax] = activationRange(op, options.activation, operands.output);
   const { multiplierQ31, shift } = mulMultiplier(op, operands.aScale, operands.bScale, operands.outputScale);
-  const plan = planBroadcast(op, a, b, output);
-  context.notePersistentBytes(planBytes(plan));
   const row: RowParameters = {
     aOffset: -operands.aZeroPoint,
     bOffset: -operands.bZeroPoint,
@@ -59,37 +56,10 @@ function prepareMul(context: PrepareContext, op: OperatorDef): PreparedOp {
   // shorter form of the multiply applies.
   const int8 = operands.type === TensorType.INT8;
   const maxProduct = maxCentered(row.aOffset) * maxCentered(row.bOffset) * 2 ** row.leftShift;
-  const int8Views: Views<Int8Array> = { a: new Int8Array(0), b: new Int8Array(0), output: new Int8Array(0) };
-  const int16Views: Views<Int16Array> = { a: new Int16Array(0), b: new Int16Array(0), output: new Int16Array(0) };
-  let rowFunction: RowFunction;
-  if (int8 && maxProduct <= INLINE_PRODUCT_LIMIT) rowFunction = boundedProductRow(int8Views, row);
-  else if (int8) rowFunction = anyProductRow(int8Views, row);
-  else rowFunction = anyProductRow(int16Views, row);
-
-  return {
-    macs: plan.elementCount,
-    bind(memory: MemoryContext): void {
-      if (int8) {
-        int8Views.a = memory.int8(a.index);
-        int8Views.b = memory.int8(b.index);
-        int8Views.output = memory.int8(output.index);
-      } else {
-        int16Views.a = memory.int16(a.index);
-        int16Views.b = memory.int16(b.index);
-        int16Views.output = memory.int16(output.index);
-      }
-    },
-    invoke(): void {
-      walkBroadcast(plan, rowFunction);
-    },
-  };
-}
-
-/** Views of the operands, which bind() sets and each row reads once. */
-interface Views<T> {
-  a: T;
-  b: T;
-  output: T;
+  return broadcastOperator(context, op, operands, true, (views) => {
+    if (int8 && maxProduct <= INLINE_PRODUCT_LIMIT) return boundedProductRow(views.int8, row);
+    return int8 ? anyProductRow(views.int8, row) : anyProductRow(views.int16, row);
+  });
 }
 
 interface RowParameters {
@@ -109,7 +79,7 @@ interface RowParameters {
  * multiply is requantize.ts's WIDE_FORM, and the rounding division adds
  * half and a sign correction, which cannot overflow at that size.
  */
-function boundedProductRow(views: Views<Int8Array>, row: RowParameters): RowFunction {
+function boundedProductRow(views: OperandViews<Int8Array>, row: RowParameters): RowFunction {
   const { aOffset, bOffset, leftShift, rightShift, zeroPoint, min, max } = row;
   const multiplierLow = row.multiplierQ31 & 0xffff;
   const multiplierHigh = row.multiplierQ31 >> 16;
@@ -149,7 +119,7 @@ function boundedProductRow(views: Views<Int8Array>, row: RowParameters): RowFunc
  * as `<<` does, and the rounding division compares the remainder with its
  * threshold instead of adding, so nothing leaves int32.
  */
-function anyProductRow(views: Views<Int8Array> | Views<Int16Array>, row: RowParameters): RowFunction {
+function anyProductRow(views: OperandViews<Int8Array> | OperandViews<Int16Array>, row: RowParameters): RowFunction {
   const { aOffset, bOffset, leftShift, rightShift, zeroPoint, min, max } = row;
   const multiplierLow = row.multiplierQ31 & 0xffff;
   const multiplierHigh = row.multiplierQ31 >> 16;

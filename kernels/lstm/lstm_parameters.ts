@@ -17,7 +17,8 @@ import { readUnidirectionalSequenceLstmOptions } from "../../runtime/schema/opti
 import { TensorType, tensorTypeName } from "../../runtime/tensor_types.js";
 import { checkPerTensorQuantization, checkZeroPoint, describeTensor } from "../common.js";
 import { PrepareContext } from "../kernel.js";
-import { Int16ActivationScaling, cellStateTanhScaling } from "./int16_activations.js";
+import { Int16InputRescale } from "../activations/int16_sigmoid_table.js";
+import { cellStateTanhScaling } from "./int16_activations.js";
 
 /** Operator input slots, as in TFLM's lstm_shared.h. */
 const INPUT = 0;
@@ -84,7 +85,7 @@ export interface LstmParameters {
   readonly hiddenZeroPoint: number;
   /** Bound of the cell state in int16 units, or -1 when the cell state is not clipped. */
   readonly cellClip: number;
-  readonly cellTanh: Int16ActivationScaling;
+  readonly cellTanh: Int16InputRescale;
   readonly indices: {
     readonly input: number;
     readonly hiddenState: number;
@@ -104,6 +105,11 @@ export function prepareLstmParameters(context: PrepareContext, op: OperatorDef):
   }
   const options = readUnidirectionalSequenceLstmOptions(context.reader, op);
   checkOptions(op, options.activation, options.diagonalRecurrentTensors);
+  if (Number.isNaN(options.cellClip)) {
+    throw new InvalidModelError(
+      `operator ${op.index} (${op.name}) has cell_clip NaN; expected 0 for no clipping or a positive bound, so the file is corrupted`,
+    );
+  }
   rejectVariantTensors(op);
 
   const input = requiredTensor(context, op, INPUT);

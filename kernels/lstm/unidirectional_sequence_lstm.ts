@@ -18,7 +18,7 @@
 import { multiplyByQuantizedMultiplier } from "../../runtime/fixedpoint.js";
 import { OperatorDef } from "../../runtime/model.js";
 import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
-import { logisticInt16, tanhInt16 } from "./int16_activations.js";
+import { logisticInt16, tanhInt16 } from "../activations/int16_sigmoid_table.js";
 import { prepareLstmParameters } from "./lstm_parameters.js";
 
 /** The gates' activations take inputs in units of 2^-12: TFLM's power-of-two scaling, multiplier 3 and no shift. */

@@ -1,14 +1,22 @@
-// Prepare-time checks and the copy of the data-movement kernels (STRIDED_SLICE,
-// SQUEEZE, EXPAND_DIMS, and PAD and TRANSPOSE in kernels/affine): these
-// operators write stored values unchanged, so input and output share one
-// element type of 1, 2 or 4 bytes.
+// Prepare-time checks and the copies of the data-movement kernels
+// (STRIDED_SLICE, SQUEEZE, EXPAND_DIMS, RESHAPE, and PAD and TRANSPOSE in
+// kernels/affine): these operators write stored values unchanged, so input
+// and output share one element type of 1, 2 or 4 bytes.
 
-import { InvalidModelError } from "../../runtime/errors.js";
+import { InvalidModelError, UnsupportedError } from "../../runtime/errors.js";
 import { OperatorDef, TensorDef } from "../../runtime/model.js";
 import { tensorTypeBytes, tensorTypeName } from "../../runtime/tensor_types.js";
 import { checkOutputCount, describeTensor } from "../common.js";
 import { MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
-import { checkMaxRank, checkMovableType, checkSameQuantization, describeOperator } from "../affine/elementwise_common.js";
+import {
+  ElementArray,
+  MAX_LOOP_RANK,
+  checkMaxRank,
+  checkMovableType,
+  checkSameQuantization,
+  describeOperator,
+  elementView,
+} from "../affine/elementwise_common.js";
 
 /**
  * Checks that input and output quantization agree, as far as the model's
@@ -59,7 +67,9 @@ export function movementTensors(context: PrepareContext, op: OperatorDef): [Tens
 
 /**
  * Prepares a copy of all input bytes to the output, for operators that only
- * change the shape (SQUEEZE, EXPAND_DIMS). The element counts must be equal.
+ * change the shape (SQUEEZE, EXPAND_DIMS, RESHAPE). The element counts must
+ * be equal, and the element type 1, 2 or 4 bytes wide, which copiedTensors
+ * has already checked for SQUEEZE and EXPAND_DIMS.
  */
 export function prepareShapeOnlyCopy(op: OperatorDef, input: TensorDef, output: TensorDef): PreparedOp {
   if (input.elementCount !== output.elementCount) {
@@ -69,6 +79,12 @@ export function prepareShapeOnlyCopy(op: OperatorDef, input: TensorDef, output: 
     );
   }
   const elementBytes = tensorTypeBytes(input.type);
+  if (elementBytes !== 1 && elementBytes !== 2 && elementBytes !== 4) {
+    throw new UnsupportedError(
+      `${describeOperator(op)}: input ${describeTensor(input)} is ${tensorTypeName(input.type)}; ` +
+        `${op.name} supports element types of 1, 2 or 4 bytes here`,
+    );
+  }
   const byteLength = input.byteLength;
   let inputBytes: Uint8Array = new Uint8Array(0);
   let outputBytes: Uint8Array = new Uint8Array(0);
@@ -101,6 +117,60 @@ export function prepareShapeOnlyCopy(op: OperatorDef, input: TensorDef, output: 
         return;
       }
       outputBytes.set(inputBytes);
+    },
+  };
+}
+
+/**
+ * Prepares a copy that gathers the input elements in output order with six
+ * nested loops (STRIDED_SLICE, TRANSPOSE). Level d of `counts` and `steps`
+ * gives an element count and an input step in elements, outermost first.
+ * There are at most MAX_LOOP_RANK levels, and levels of one element fill the
+ * nest in front. The walk starts at input element `origin`.
+ */
+export function prepareGatherCopy(
+  input: TensorDef,
+  output: TensorDef,
+  counts: readonly number[],
+  steps: readonly number[],
+  origin: number,
+): PreparedOp {
+  const fill = MAX_LOOP_RANK - counts.length;
+  const [n0, n1, n2, n3, n4, n5] = new Array<number>(fill).fill(1).concat(counts);
+  const [t0, t1, t2, t3, t4, t5] = new Array<number>(fill).fill(0).concat(steps);
+
+  let inputData: ElementArray = new Uint8Array(0);
+  let outputData: ElementArray = new Uint8Array(0);
+
+  return {
+    macs: 0,
+    bind(memory: MemoryContext): void {
+      inputData = elementView(memory, input);
+      outputData = elementView(memory, output);
+    },
+    invoke(): void {
+      const source = inputData;
+      const out = outputData;
+      let outIndex = 0;
+      for (let i0 = 0; i0 < n0; i0++) {
+        const base0 = origin + i0 * t0;
+        for (let i1 = 0; i1 < n1; i1++) {
+          const base1 = base0 + i1 * t1;
+          for (let i2 = 0; i2 < n2; i2++) {
+            const base2 = base1 + i2 * t2;
+            for (let i3 = 0; i3 < n3; i3++) {
+              const base3 = base2 + i3 * t3;
+              for (let i4 = 0; i4 < n4; i4++) {
+                let inIndex = base3 + i4 * t4;
+                for (let i5 = 0; i5 < n5; i5++) {
+                  out[outIndex++] = source[inIndex];
+                  inIndex += t5;
+                }
+              }
+            }
+          }
+        }
+      }
     },
   };
 }

@@ -19,19 +19,12 @@
 // TFLM's output shape check or gives another result there.
 
 import { InvalidModelError } from "../../runtime/errors.js";
-import { OperatorDef, TensorDef } from "../../runtime/model.js";
+import { OperatorDef } from "../../runtime/model.js";
 import { StridedSliceOptions, readStridedSliceOptions } from "../../runtime/schema/options_movement.js";
 import { checkInputCount, checkShape, describeTensor } from "../common.js";
-import { Kernel, MemoryContext, PrepareContext, PreparedOp } from "../kernel.js";
-import {
-  ElementArray,
-  MAX_LOOP_RANK,
-  describeOperator,
-  elementView,
-  readConstantIndices,
-  stridesOf,
-} from "../affine/elementwise_common.js";
-import { movementTensors } from "./common.js";
+import { Kernel, PrepareContext, PreparedOp } from "../kernel.js";
+import { describeOperator, readConstantIndices, stridesOf } from "../affine/elementwise_common.js";
+import { movementTensors, prepareGatherCopy } from "./common.js";
 
 /** The elements one input axis contributes: count indices start, start + stride, ... */
 export interface SlicedAxis {
@@ -73,7 +66,15 @@ export const stridedSliceKernel: Kernel = {
     }
     const layout = resolveStridedSlice(input.shape, spec, describeOperator(op));
     checkShape(op, output, "output", layout.outputShape);
-    return prepareSliceCopy(input, output, layout.axes);
+    // One loop level per input axis: an element count and an input step
+    // (stride times the row-major stride of the axis), all from origin.
+    const axes = layout.axes;
+    const inputStrides = stridesOf(input.shape);
+    let origin = 0;
+    for (let d = 0; d < axes.length; d++) origin += axes[d].start * inputStrides[d];
+    const counts = axes.map((axis) => axis.count);
+    const steps = axes.map((axis, d) => axis.stride * inputStrides[d]);
+    return prepareGatherCopy(input, output, counts, steps, origin);
   },
 };
 
@@ -189,61 +190,4 @@ function clamp(value: number, low: number, high: number): number {
   if (value > high) return high;
   if (value < low) return low;
   return value;
-}
-
-/** Prepares the copy of the sliced elements in output order: six nested loops over the input axes. */
-function prepareSliceCopy(input: TensorDef, output: TensorDef, axes: readonly SlicedAxis[]): PreparedOp {
-  // Leading axes of one element fill the nest up to six levels. Each level
-  // has an element count and an input step (stride times the row-major
-  // stride of its axis), and all levels start at origin.
-  const inputStrides = stridesOf(input.shape);
-  const counts: number[] = [];
-  const steps: number[] = [];
-  for (let d = axes.length; d < MAX_LOOP_RANK; d++) {
-    counts.push(1);
-    steps.push(0);
-  }
-  let origin = 0;
-  for (let d = 0; d < axes.length; d++) {
-    counts.push(axes[d].count);
-    steps.push(axes[d].stride * inputStrides[d]);
-    origin += axes[d].start * inputStrides[d];
-  }
-  const [n0, n1, n2, n3, n4, n5] = counts;
-  const [t0, t1, t2, t3, t4, t5] = steps;
-
-  let inputData: ElementArray = new Uint8Array(0);
-  let outputData: ElementArray = new Uint8Array(0);
-
-  return {
-    macs: 0,
-    bind(memory: MemoryContext): void {
-      inputData = elementView(memory, input);
-      outputData = elementView(memory, output);
-    },
-    invoke(): void {
-      const source = inputData;
-      const out = outputData;
-      let outIndex = 0;
-      for (let i0 = 0; i0 < n0; i0++) {
-        const base0 = origin + i0 * t0;
-        for (let i1 = 0; i1 < n1; i1++) {
-          const base1 = base0 + i1 * t1;
-          for (let i2 = 0; i2 < n2; i2++) {
-            const base2 = base1 + i2 * t2;
-            for (let i3 = 0; i3 < n3; i3++) {
-              const base3 = base2 + i3 * t3;
-              for (let i4 = 0; i4 < n4; i4++) {
-                let inIndex = base3 + i4 * t4;
-                for (let i5 = 0; i5 < n5; i5++) {
-                  out[outIndex++] = source[inIndex];
-                  inIndex += t5;
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-  };
 }

@@ -11,10 +11,21 @@ import { runModelOnXs, XsError } from "../xs/engine.js";
 import { createMutant, loadFuzzModel } from "./mutants.js";
 import type { MutantOutcome, MutantResult, WorkerSetup } from "./protocol.js";
 
-export const FIXTURE_MODELS = ["hello_world_int8", "micro_speech_quantized", "person_detect"].map((name) => ({
-  name,
-  path: resolve(REPOSITORY_ROOT, "..", "shared", "fixtures", "tflm", "models", `${name}.tflite`),
-}));
+const TFLM_FIXTURES = resolve(REPOSITORY_ROOT, "..", "shared", "fixtures", "tflm");
+
+/**
+ * The TFLM example models (mobilenet_v2 aside: one invoke takes too long for
+ * a mutant loop) and one seanet case of each 16x8 operator.
+ */
+export const FIXTURE_MODELS = [
+  ...["hello_world_int8", "micro_speech_quantized", "person_detect", "keyword_scrambled_8bit", "trained_lstm_int8", "dtln_noise_suppression"].map(
+    (name) => ({ name, path: resolve(TFLM_FIXTURES, "models", `${name}.tflite`) }),
+  ),
+  ...["add", "conv", "leaky_relu", "pad", "quantize", "strided_slice", "sub", "transpose_conv"].map((op) => ({
+    name: `seanet_${op}0`,
+    path: resolve(TFLM_FIXTURES, "seanet", op, `${op}0.tflite`),
+  })),
+];
 
 export interface CampaignOptions {
   bundlePath: string;

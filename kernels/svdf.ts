@@ -58,6 +58,12 @@ export const svdfKernel: Kernel = {
     const state = context.tensor(op.inputs[ACTIVATION_STATE]);
     const output = context.tensor(op.outputs[0]);
 
+    if (context.scheme.name !== "tflm") {
+      throw new UnsupportedError(
+        `operator ${op.index} (SVDF) has TFLM's integer arithmetic only, and this model asks for the requantization ` +
+          `scheme "${context.scheme.name}"; run it with the scheme "tflm"`,
+      );
+    }
     checkType(op, input, "input", [TensorType.INT8]);
     checkType(op, weightsFeature, "weights_feature", [TensorType.INT8]);
     checkType(op, weightsTime, "weights_time", [TensorType.INT8, TensorType.INT16]);

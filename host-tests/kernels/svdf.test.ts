@@ -188,6 +188,10 @@ test("svdf rejects state and weights_time of different types", () => {
   assert.throws(() => prepareLayer(svdfKernel, svdfSetup(INT8_CASE, tensors)), isUnsupported);
 });
 
+test("svdf rejects another requantization scheme", () => {
+  assert.throws(() => prepareLayer(svdfKernel, svdfSetup(INT8_CASE), "onnx"), (error: Error) => isUnsupported(error) && /"tflm"/.test(error.message));
+});
+
 test("svdf rejects float32 input", () => {
   const tensors = svdfTensors(INT8_CASE);
   tensors[0] = tensorDef(0, TensorType.FLOAT32, tensors[0].shape);

@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { type InspectReport, formatInspectReport } from "../../tools/commands/inspect.js";
 import { writeModel } from "../../tools/tflite/writer.js";
-import { TFLM_FIXTURES, readFixture, tflmModel } from "../fixtures.js";
+import { TFLM_FIXTURES, readFixture, tflmManifest, tflmModel } from "../fixtures.js";
 import { CLI, assertOneLineError, microq, runCli } from "./run_cli.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "microq-cli-"));
@@ -151,6 +151,14 @@ test("inspect: text and JSON", () => {
   assert.is(report.requantization, null);
   const unsupportedNames = new Set(report.unsupported.map((line: string) => line.split(" ")[2]));
   assert.equal([...unsupportedNames], ["EXP"]);
+});
+
+test("inspect: every TFLM fixture model is supported", () => {
+  for (const entry of tflmManifest().models) {
+    const result = microq("inspect", fixturePath(entry.model), "--json");
+    assert.is(result.status, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).unsupported, [], entry.name);
+  }
 });
 
 test("command --help prints its usage", () => {

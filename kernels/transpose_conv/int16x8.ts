@@ -31,7 +31,7 @@ import { TransposeConvLayer } from "./layer.js";
 export function prepareTransposeConv16x8(context: PrepareContext, op: OperatorDef, layer: TransposeConvLayer): PreparedOp {
   const { batches, inputHeight, inputWidth, inputChannels, outputHeight, outputWidth, outputChannels } = layer;
   const { filterHeight, filterWidth, padTop, padLeft, activationMin, activationMax } = layer;
-  const { weightData, inputIndex, outputIndex } = layer;
+  const { weightData, inputIndex, outputIndex, outputElements, channelStride, macs } = layer;
   const strideHeight = layer.options.strideHeight;
   const strideWidth = layer.options.strideWidth;
   checkInt16ZeroPoint(op, layer.input, "input");
@@ -54,10 +54,7 @@ export function prepareTransposeConv16x8(context: PrepareContext, op: OperatorDe
     );
   }
 
-  const outputElements = batches * outputHeight * outputWidth * outputChannels;
   const scratch = context.requestScratch(outputElements * 8);
-  const channelStride = filterHeight * filterWidth * inputChannels;
-  const macs = batches * inputHeight * inputWidth * inputChannels * filterHeight * filterWidth * outputChannels;
 
   let inputData: Int16Array = new Int16Array(0);
   let outputData: Int16Array = new Int16Array(0);

@@ -19,18 +19,15 @@ import { BIAS_INPUT, TransposeConvLayer } from "./layer.js";
 export function prepareTransposeConvInt8(context: PrepareContext, op: OperatorDef, layer: TransposeConvLayer): PreparedOp {
   const { batches, inputHeight, inputWidth, inputChannels, outputHeight, outputWidth, outputChannels } = layer;
   const { filterHeight, filterWidth, padTop, padLeft, multipliers, shifts, activationMin, activationMax } = layer;
-  const { weightData, inputIndex, outputIndex } = layer;
+  const { weightData, inputIndex, outputIndex, outputElements, channelStride, macs } = layer;
   const strideHeight = layer.options.strideHeight;
   const strideWidth = layer.options.strideWidth;
   const inputOffset = -checkZeroPoint(op, layer.input, "input");
   const outputZeroPoint = checkZeroPoint(op, layer.output, "output");
   const bias = readBias(context, op, BIAS_INPUT, outputChannels);
 
-  const outputElements = batches * outputHeight * outputWidth * outputChannels;
   const accumulatorScratch = context.requestScratch(outputElements * 4);
   const pixelScratch = context.requestScratch(inputChannels * 4);
-  const channelStride = filterHeight * filterWidth * inputChannels;
-  const macs = batches * inputHeight * inputWidth * inputChannels * filterHeight * filterWidth * outputChannels;
 
   let inputData: Int8Array = new Int8Array(0);
   let outputData: Int8Array = new Int8Array(0);

@@ -43,6 +43,11 @@ export interface TransposeConvLayer {
   filterWidth: number;
   padTop: number;
   padLeft: number;
+  /** Elements of the output tensor, each with one accumulator in scratch. */
+  outputElements: number;
+  /** Distance between two output channels' rows in the [outputChannels, height, width, inputChannels] weights. */
+  channelStride: number;
+  macs: number;
   /** Per output channel Q31 multipliers and shifts (repeated for per-tensor weights). */
   multipliers: Int32Array;
   shifts: Int32Array;
@@ -129,6 +134,9 @@ export function prepareTransposeConvLayer(context: PrepareContext, op: OperatorD
     filterWidth,
     padTop,
     padLeft,
+    outputElements: batches * outputHeight * outputWidth * outputChannels,
+    channelStride: filterHeight * filterWidth * inputChannels,
+    macs: batches * inputHeight * inputWidth * inputChannels * filterHeight * filterWidth * outputChannels,
     multipliers,
     shifts,
     activationMin,

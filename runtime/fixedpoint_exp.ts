@@ -170,8 +170,8 @@ function twoOverOnePlusXQ2(a: number): number {
  * 6 raw units.
  */
 export function oneOverOnePlusXForXIn01(a: number): number {
-  // 2 / (1 + a) in Q2 is, as the same raw value read in Q1, 1 / (1 + a);
-  // rescaling Q1 to Q0 saturates 1 to Q0_ONE.
+  // The raw value of 2 / (1 + a) in Q2, read in Q1, is 1 / (1 + a). Rescaling
+  // Q1 to Q0 then saturates 1 to Q0_ONE.
   return rescale(twoOverOnePlusXQ2(a), 1, 0);
 }
 

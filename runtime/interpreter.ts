@@ -324,7 +324,7 @@ export class Interpreter {
   }
 }
 
-/** The byte a variable tensor is filled with on reset: an int8 tensor's zero point, otherwise 0. */
+/** Returns the byte a variable tensor is filled with on reset: an int8 tensor's zero point, otherwise 0. */
 function stateResetByte(tensor: TensorDef): number {
   if (tensor.type === TensorType.INT8 && tensor.zeroPoint.length > 0) return tensor.zeroPoint[0] & 0xff;
   return 0;

@@ -232,7 +232,9 @@ export function reluRef(v: number, inS: number, inZp: number, outS: number, outZ
 
 export function relu6Ref(v: number, inS: number, inZp: number, min: number, max: number): number {
   const six = Math.min(max, Math.max(min, cRound(Math.fround(6 / Math.fround(inS))) + inZp));
-  return v > six ? six : v < inZp ? inZp : v;
+  if (v > six) return six;
+  if (v < inZp) return inZp;
+  return v;
 }
 
 export function leakyReluRef(

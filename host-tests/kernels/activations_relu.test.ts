@@ -118,7 +118,7 @@ test("relu rejects other schemes", () => {
   const input = tensorDef(0, TensorType.INT8, [1], [0.1], [0]);
   const output = tensorDef(1, TensorType.INT8, [1], [0.1], [0]);
   const setup = handOperator("RELU", RELU, [input, output], null);
-  // The registry's RELU entry is this kernel alone, so its prepare sees the scheme.
+  // The registry's RELU entry is this kernel alone, so its prepare receives every scheme.
   assert.throws(() => prepareLayer(findKernel(RELU)!, setup, "onnx"), (e: unknown) => e instanceof UnsupportedError && /"tflm"/.test((e as Error).message));
 });
 

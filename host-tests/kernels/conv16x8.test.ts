@@ -224,6 +224,13 @@ function randomCase(random: Random, biasKind: BiasKind): ConvCase {
   }
 }
 
+/** Weight i of five 576-tap channels: channels 0 and 4 all -128, channel 1 all 127, the rest -1, 0 or 1. */
+function extremeWeight(i: number): number {
+  if (i < 576 || i >= 4 * 576) return -128;
+  if (i < 1152) return 127;
+  return (i % 3) - 1;
+}
+
 test("seanet conv: TFLM's output exactly", () => {
   const directory = resolve(TFLM_FIXTURES, "seanet", "conv");
   const names = readdirSync(directory).filter((f) => f.endsWith(".tflite")).map((f) => f.slice(0, -".tflite".length));
@@ -274,7 +281,7 @@ test("deep filter: int64 accumulator beyond int32", () => {
       biasKind,
       input: new Int16Array(3 * 4 * 64).fill(-32768),
       // Channels 0 and 4 (a block of four and the one left over) see the extremes.
-      weights: Int8Array.from({ length: 5 * 576 }, (_, i) => (i < 576 || i >= 4 * 576 ? -128 : i < 1152 ? 127 : (i % 3) - 1)),
+      weights: Int8Array.from({ length: 5 * 576 }, (_, i) => extremeWeight(i)),
       bias:
         biasKind === "int64"
           ? [1n << 40n, -(1n << 35n), 12345n, 0n, -(1n << 20n)]

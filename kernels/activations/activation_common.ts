@@ -124,7 +124,7 @@ export function int8TableLookup(inputIndex: number, outputIndex: number, table: 
 
 /**
  * Builds the operator that runs `apply(input, output)` once per invoke over
- * the whole int16 input and output tensors; `apply` holds the loop.
+ * the whole int16 input and output tensors; `apply` contains the loop.
  */
 export function int16Operator(
   input: ActivationTensor,

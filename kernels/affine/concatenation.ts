@@ -5,8 +5,8 @@
 // share the output's quantization.
 //
 // Under the "tflm" scheme the checks follow TFLM's CONCATENATION
-// (tflite-micro 90b983c2, concatenation.cc): every int8 input must have the
-// output's scale and zero point, and int16 inputs and output must have zero
+// (tflite-micro 90b983c2, concatenation.cc). Every int8 input must have the
+// output's scale and zero point. int16 inputs and output must have zero
 // point 0 but may differ in scale, because TFLM copies their stored values
 // unchanged.
 

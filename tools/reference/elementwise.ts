@@ -49,7 +49,9 @@ export function binaryReference(operation: BinaryOperation, a: ReferenceTensor, 
   forEachCoordinate(shape, (coordinates, index) => {
     const u = x[sourceIndex(a.shape, coordinates)];
     const v = y[sourceIndex(b.shape, coordinates)];
-    const real = operation === "add" ? u + v : operation === "sub" ? u - v : u * v;
+    let real = u * v;
+    if (operation === "add") real = u + v;
+    else if (operation === "sub") real = u - v;
     values[index] = activate(real, activation);
   });
   return { shape, values };

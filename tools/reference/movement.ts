@@ -1,7 +1,8 @@
 // Operators that move real values without arithmetic: PAD and PADV2,
-// TRANSPOSE and CONCATENATION. Padding adds real 0 (PAD) or the dequantized
-// constant (PADV2); concatenation joins real values, so inputs with
-// different scales are rescaled only by the output's requantization.
+// TRANSPOSE, CONCATENATION and STRIDED_SLICE. Padding adds real 0 (PAD) or
+// the dequantized constant (PADV2). Concatenation joins real values, so
+// inputs with different scales are rescaled only by the output's
+// requantization.
 
 import { forEachCoordinate } from "./elementwise.js";
 import { activate } from "./quantization.js";
@@ -13,7 +14,7 @@ function flatIndex(shape: readonly number[], coordinates: readonly number[]): nu
   return index;
 }
 
-/** PAD/PADV2: `paddings` holds [before, after] per dimension; `padValue` is real. */
+/** PAD/PADV2: `paddings` lists [before, after] per dimension, and `padValue` is a real value. */
 export function padReference(input: ReferenceTensor, paddings: readonly number[], padValue: number): RealTensor {
   const rank = input.shape.length;
   if (paddings.length !== 2 * rank) {
@@ -80,10 +81,11 @@ export interface StridedSliceSpec {
 }
 
 /**
- * STRIDED_SLICE as numpy indexes, one slice per dimension: negative indices
- * count from the end, indices clamp to the dimension, a masked begin or end
- * takes the first or last element in the stride's direction, and a shrunk
- * dimension takes begin alone and is dropped. Ellipsis and new axes are not modeled.
+ * Slices as numpy indexes, one slice per dimension. Negative indices count
+ * from the end and indices clamp to the dimension. A masked begin or end
+ * takes the first or last element in the stride's direction. A shrunk
+ * dimension takes begin alone and is dropped. Ellipsis and new axes are not
+ * modeled.
  */
 export function stridedSliceReference(input: ReferenceTensor, spec: StridedSliceSpec): RealTensor {
   const rank = input.shape.length;
@@ -104,17 +106,20 @@ export function stridedSliceReference(input: ReferenceTensor, spec: StridedSlice
     const clamp = (i: number) => (stride > 0 ? Math.min(Math.max(i, 0), n) : Math.min(Math.max(i, -1), n - 1));
     const normalize = (i: number) => (i < 0 ? i + n : i);
     const bit = 1 << d;
-    const begin = spec.beginMask & bit ? (stride > 0 ? 0 : n - 1) : clamp(normalize(spec.begin[d]));
+    // A masked begin or end is the first or last element in the stride's direction.
+    const firstIndex = stride > 0 ? 0 : n - 1;
+    const pastLastIndex = stride > 0 ? n : -1;
+    const begin = spec.beginMask & bit ? firstIndex : clamp(normalize(spec.begin[d]));
     if (spec.shrinkAxisMask & bit) {
       indices.push([begin]);
       continue;
     }
     const rawEnd = spec.offset ? spec.begin[d] + spec.end[d] : spec.end[d];
-    const end = spec.endMask & bit ? (stride > 0 ? n : -1) : clamp(normalize(rawEnd));
-    const taken: number[] = [];
-    for (let i = begin; stride > 0 ? i < end : i > end; i += stride) taken.push(i);
-    indices.push(taken);
-    shape.push(taken.length);
+    const end = spec.endMask & bit ? pastLastIndex : clamp(normalize(rawEnd));
+    const selected: number[] = [];
+    for (let i = begin; stride > 0 ? i < end : i > end; i += stride) selected.push(i);
+    indices.push(selected);
+    shape.push(selected.length);
   }
 
   const x = realValues(input);

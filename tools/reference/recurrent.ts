@@ -78,8 +78,8 @@ function gateActivation(x: number, activation: number): number {
 }
 
 /**
- * A unidirectional LSTM without peepholes, projection or layer norm: per
- * step i, f, o = sigmoid(W x + U h + b), g = tanh(W x + U h + b),
+ * Runs a unidirectional LSTM without peepholes, projection or layer norm.
+ * Per step i, f, o = sigmoid(W x + U h + b), g = tanh(W x + U h + b),
  * c = f c + i g (clipped), h = o tanh(c). Returns every step's h.
  */
 export function lstmReference(

@@ -78,7 +78,7 @@ function valueReader(view: DataView, type: number): (offset: number) => number {
     case TensorType.FLOAT32:
       return (offset) => view.getFloat32(offset, true);
     case TensorType.INT64:
-      // A double holds an int64 bias exactly up to 2^53, far beyond any real bias.
+      // A double represents an int64 bias exactly up to 2^53, far beyond any real bias.
       return (offset) => Number(view.getBigInt64(offset, true));
     default:
       throw new FloatReferenceError(`tensor type ${tensorTypeName(type)} is not one the float reference reads`);

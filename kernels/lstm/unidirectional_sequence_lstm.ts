@@ -52,34 +52,26 @@ export const unidirectionalSequenceLstmKernel: Kernel = {
     const cellGateRecurrentBiasValues = cellGate.recurrentBias;
     const outputGateRecurrentBiasValues = outputGate.recurrentBias;
 
-    // Rescales of each gate's input and recurrent products to units of 2^-12.
-    const inputGateInputMultiplier = inputGate.inputMultiplier.multiplierQ31;
-    const inputGateInputShift = inputGate.inputMultiplier.shift;
-    const inputGateRecurrentMultiplier = inputGate.recurrentMultiplier.multiplierQ31;
-    const inputGateRecurrentShift = inputGate.recurrentMultiplier.shift;
-    const forgetGateInputMultiplier = forgetGate.inputMultiplier.multiplierQ31;
-    const forgetGateInputShift = forgetGate.inputMultiplier.shift;
-    const forgetGateRecurrentMultiplier = forgetGate.recurrentMultiplier.multiplierQ31;
-    const forgetGateRecurrentShift = forgetGate.recurrentMultiplier.shift;
-    const cellGateInputMultiplier = cellGate.inputMultiplier.multiplierQ31;
-    const cellGateInputShift = cellGate.inputMultiplier.shift;
-    const cellGateRecurrentMultiplier = cellGate.recurrentMultiplier.multiplierQ31;
-    const cellGateRecurrentShift = cellGate.recurrentMultiplier.shift;
-    const outputGateInputMultiplier = outputGate.inputMultiplier.multiplierQ31;
-    const outputGateInputShift = outputGate.inputMultiplier.shift;
-    const outputGateRecurrentMultiplier = outputGate.recurrentMultiplier.multiplierQ31;
-    const outputGateRecurrentShift = outputGate.recurrentMultiplier.shift;
-
-    const forgetTimesCellMultiplier = parameters.forgetTimesCell.multiplierQ31;
-    const forgetTimesCellShift = parameters.forgetTimesCell.shift;
-    const inputTimesCellGateMultiplier = parameters.inputTimesCellGate.multiplierQ31;
-    const inputTimesCellGateShift = parameters.inputTimesCellGate.shift;
-    const outputTimesTanhCellMultiplier = parameters.outputTimesTanhCell.multiplierQ31;
-    const outputTimesTanhCellShift = parameters.outputTimesTanhCell.shift;
-    const cellTanhMultiplier = parameters.cellTanh.multiplier;
-    const cellTanhShift = parameters.cellTanh.rightShift;
-    const clipsCell = cellClip >= 0;
-    const cellClipNegative = -cellClip;
+    // Every requantization of one unit's update, read by updateUnit in the RESCALE_* layout.
+    const rescales = new Int32Array(RESCALE_COUNT);
+    [inputGate, forgetGate, cellGate, outputGate].forEach((gate, g) => {
+      rescales[RESCALE_GATES + 4 * g] = gate.inputMultiplier.multiplierQ31;
+      rescales[RESCALE_GATES + 4 * g + 1] = gate.inputMultiplier.shift;
+      rescales[RESCALE_GATES + 4 * g + 2] = gate.recurrentMultiplier.multiplierQ31;
+      rescales[RESCALE_GATES + 4 * g + 3] = gate.recurrentMultiplier.shift;
+    });
+    rescales[RESCALE_FORGET_TIMES_CELL] = parameters.forgetTimesCell.multiplierQ31;
+    rescales[RESCALE_FORGET_TIMES_CELL + 1] = parameters.forgetTimesCell.shift;
+    rescales[RESCALE_INPUT_TIMES_CELL_GATE] = parameters.inputTimesCellGate.multiplierQ31;
+    rescales[RESCALE_INPUT_TIMES_CELL_GATE + 1] = parameters.inputTimesCellGate.shift;
+    rescales[RESCALE_OUTPUT_TIMES_TANH_CELL] = parameters.outputTimesTanhCell.multiplierQ31;
+    rescales[RESCALE_OUTPUT_TIMES_TANH_CELL + 1] = parameters.outputTimesTanhCell.shift;
+    rescales[RESCALE_CELL_TANH] = parameters.cellTanh.multiplier;
+    rescales[RESCALE_CELL_TANH + 1] = parameters.cellTanh.rightShift;
+    rescales[RESCALE_CELL_CLIP] = cellClip;
+    rescales[RESCALE_HIDDEN_ZERO_POINT] = hiddenZeroPoint;
+    context.notePersistentBytes(rescales.byteLength + 4 * GATE_SUM_COUNT);
+    const gateSums = new Int32Array(GATE_SUM_COUNT);
 
     let inputData: Int8Array = new Int8Array(0);
     let hiddenData: Int8Array = new Int8Array(0);
@@ -103,6 +95,7 @@ export const unidirectionalSequenceLstmKernel: Kernel = {
         const cell = cellData;
         const output = outputData;
         const next = nextHidden;
+        const sums = gateSums;
         // The loops below read locals rather than closure variables, as the other kernels do.
         const inputToInput = inputToInputWeights;
         const inputToForget = inputToForgetWeights;
@@ -132,7 +125,7 @@ export const unidirectionalSequenceLstmKernel: Kernel = {
               // The four input products share each input value. Each product
               // is at most 2^14 in magnitude, so a sum leaves int32 only for a
               // huge depth or a bias near the int32 limits. It then goes on as
-              // an exact double, and gateInput's | 0 wraps it as TFLM's int32
+              // an exact double, and its Int32Array store below wraps it as TFLM's int32
               // sum wraps.
               let inputSum = inputGateBias[unit];
               let forgetSum = forgetGateBias[unit];
@@ -160,47 +153,16 @@ export const unidirectionalSequenceLstmKernel: Kernel = {
                 outputRecurrentSum += recurrentToOutput[w] * h;
               }
 
-              const inputGateValue = logisticInt16(
-                gateInput(inputSum, inputRecurrentSum, inputGateInputMultiplier, inputGateInputShift,
-                  inputGateRecurrentMultiplier, inputGateRecurrentShift),
-                GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT,
-              );
-              const forgetGateValue = logisticInt16(
-                gateInput(forgetSum, forgetRecurrentSum, forgetGateInputMultiplier, forgetGateInputShift,
-                  forgetGateRecurrentMultiplier, forgetGateRecurrentShift),
-                GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT,
-              );
-              const cellGateValue = tanhInt16(
-                gateInput(cellSum, cellRecurrentSum, cellGateInputMultiplier, cellGateInputShift,
-                  cellGateRecurrentMultiplier, cellGateRecurrentShift),
-                GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT,
-              );
-              const outputGateValue = logisticInt16(
-                gateInput(outputSum, outputRecurrentSum, outputGateInputMultiplier, outputGateInputShift,
-                  outputGateRecurrentMultiplier, outputGateRecurrentShift),
-                GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT,
-              );
-
-              // Gate values are below 2^15 in magnitude and the cell state is
-              // int16, so each product fits int32 before its rescale.
-              const c = stateBase + unit;
-              const keptCell = saturateInt16(multiplyByQuantizedMultiplier(forgetGateValue * cell[c], forgetTimesCellMultiplier, forgetTimesCellShift));
-              const addedCell = saturateInt16(
-                multiplyByQuantizedMultiplier(inputGateValue * cellGateValue, inputTimesCellGateMultiplier, inputTimesCellGateShift),
-              );
-              let newCell = saturateInt16(keptCell + addedCell);
-              if (clipsCell) {
-                if (newCell > cellClip) newCell = cellClip;
-                else if (newCell < cellClipNegative) newCell = cellClipNegative;
-              }
-              cell[c] = newCell;
-
-              const tanhCell = tanhInt16(newCell, cellTanhMultiplier, cellTanhShift);
-              let newHidden =
-                multiplyByQuantizedMultiplier(tanhCell * outputGateValue, outputTimesTanhCellMultiplier, outputTimesTanhCellShift) + hiddenZeroPoint;
-              if (newHidden > 127) newHidden = 127;
-              else if (newHidden < -128) newHidden = -128;
-              next[unit] = newHidden;
+              // Int32Array stores wrap each sum as TFLM's int32 sum wraps.
+              sums[0] = inputSum;
+              sums[1] = forgetSum;
+              sums[2] = cellSum;
+              sums[3] = outputSum;
+              sums[4] = inputRecurrentSum;
+              sums[5] = forgetRecurrentSum;
+              sums[6] = cellRecurrentSum;
+              sums[7] = outputRecurrentSum;
+              next[unit] = updateUnit(sums, rescales, cell, stateBase + unit);
             }
 
             const outputBase = step * units;
@@ -215,6 +177,63 @@ export const unidirectionalSequenceLstmKernel: Kernel = {
     };
   },
 };
+
+/** Layout of the rescales table: [multiplierQ31, shift] pairs, gate pairs as input, recurrent. */
+const RESCALE_GATES = 0; // 4 gates (input, forget, cell, output) x 4 entries
+const RESCALE_FORGET_TIMES_CELL = 16;
+const RESCALE_INPUT_TIMES_CELL_GATE = 18;
+const RESCALE_OUTPUT_TIMES_TANH_CELL = 20;
+const RESCALE_CELL_TANH = 22;
+/** Clip bound in cell-state units, or -1 for no clipping. */
+const RESCALE_CELL_CLIP = 24;
+const RESCALE_HIDDEN_ZERO_POINT = 25;
+const RESCALE_COUNT = 26;
+/** One unit's input sums of the four gates, then its recurrent sums. */
+const GATE_SUM_COUNT = 8;
+
+/**
+ * Computes one unit's gates from its eight sums, updates its cell state at
+ * cell[c] and returns its new int8 hidden value. It is a separate function
+ * with only object and small-integer arguments: V8 then inlines the
+ * fixed-point helpers here, and no int32 value beyond its 31-bit small
+ * integers crosses a call, which would allocate a heap number per call.
+ */
+function updateUnit(sums: Int32Array, rescales: Int32Array, cell: Int16Array, c: number): number {
+  const inputGateValue = logisticInt16(gateInputAt(sums, rescales, 0), GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT);
+  const forgetGateValue = logisticInt16(gateInputAt(sums, rescales, 1), GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT);
+  const cellGateValue = tanhInt16(gateInputAt(sums, rescales, 2), GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT);
+  const outputGateValue = logisticInt16(gateInputAt(sums, rescales, 3), GATE_ACTIVATION_MULTIPLIER, GATE_ACTIVATION_SHIFT);
+
+  // Gate values are below 2^15 in magnitude and the cell state is int16,
+  // so each product fits int32 before its rescale.
+  const keptCell = saturateInt16(
+    multiplyByQuantizedMultiplier(forgetGateValue * cell[c], rescales[RESCALE_FORGET_TIMES_CELL], rescales[RESCALE_FORGET_TIMES_CELL + 1]),
+  );
+  const addedCell = saturateInt16(
+    multiplyByQuantizedMultiplier(inputGateValue * cellGateValue, rescales[RESCALE_INPUT_TIMES_CELL_GATE], rescales[RESCALE_INPUT_TIMES_CELL_GATE + 1]),
+  );
+  let newCell = saturateInt16(keptCell + addedCell);
+  const cellClip = rescales[RESCALE_CELL_CLIP];
+  if (cellClip >= 0) {
+    if (newCell > cellClip) newCell = cellClip;
+    else if (newCell < -cellClip) newCell = -cellClip;
+  }
+  cell[c] = newCell;
+
+  const tanhCell = tanhInt16(newCell, rescales[RESCALE_CELL_TANH], rescales[RESCALE_CELL_TANH + 1]);
+  let newHidden =
+    multiplyByQuantizedMultiplier(tanhCell * outputGateValue, rescales[RESCALE_OUTPUT_TIMES_TANH_CELL], rescales[RESCALE_OUTPUT_TIMES_TANH_CELL + 1]) +
+    rescales[RESCALE_HIDDEN_ZERO_POINT];
+  if (newHidden > 127) newHidden = 127;
+  else if (newHidden < -128) newHidden = -128;
+  return newHidden;
+}
+
+/** Returns gateInput for gate g (0 input, 1 forget, 2 cell, 3 output) from the sums and rescales tables. */
+function gateInputAt(sums: Int32Array, rescales: Int32Array, g: number): number {
+  const r = RESCALE_GATES + 4 * g;
+  return gateInput(sums[g], sums[4 + g], rescales[r], rescales[r + 1], rescales[r + 2], rescales[r + 3]);
+}
 
 /**
  * Sums one gate's two products after rescaling each to int16 units of
